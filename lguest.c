@@ -1,0 +1,3157 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lguest: the launcher half of the lguest hypervisor.
+ *
+ * A guest's life, as this file tells it from top to bottom:
+ *
+ *   1. We read the command line and check everything on it before we touch
+ *      anything: memory size, kernel, initrd, devices, user, chroot.
+ *   2. We map the guest's "physical" memory: one private, zero-filled region
+ *      of our own address space.  Guest-physical address 0 is the start of
+ *      that region, so translating is an addition (and a bounds check).
+ *   3. We load the kernel (an i386 ELF vmlinux or a bzImage) and an optional
+ *      initrd into it, and write the boot_params the kernel reads at boot.
+ *   4. We build the devices the guest will find: a PCI bus holding virtio 1.0
+ *      devices (console, network over tap, block over a file, rng), each with
+ *      its virtqueues.
+ *   5. We run the guest: the hypervisor (/dev/lguest) runs it until it does
+ *      something only we can do, an "in"/"out" or a touch of a device
+ *      register, and hands us the faulting instruction to emulate.
+ *   6. When the guest's driver says its queues are ready, one task per queue
+ *      starts serving them, woken by an eventfd whenever the guest notifies.
+ *   7. When the guest dies we print why; when it reboots, we run ourselves
+ *      again from scratch.
+ *
+ * lguest is strict: a real device would shrug off a driver that breaks the
+ * virtio 1.0 specification; we stop the guest and say which device, which
+ * queue and which section of the specification was broken.  That is what
+ * the tool is for.
+ */
+#define _GNU_SOURCE
+#define _FILE_OFFSET_BITS 64
+#include <ctype.h>
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/pci_regs.h>
+#include <linux/sockios.h>
+
+/* Modern (virtio 1.0) definitions only: lguest never spoke legacy virtio. */
+#define VIRTIO_PCI_NO_LEGACY
+#define VIRTIO_CONFIG_NO_LEGACY
+#define VIRTIO_BLK_NO_LEGACY
+#define VIRTIO_NET_NO_LEGACY
+#include <linux/virtio_blk.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <linux/virtio_ids.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_pci.h>
+#include <linux/virtio_ring.h>
+
+#include <asm/bootparam.h>
+
+/* Virtio 1.0 names the UAPI headers keep only for legacy builds. */
+#ifndef VIRTIO_BLK_F_FLUSH
+#define VIRTIO_BLK_F_FLUSH 9
+#endif
+#define VIRTIO_ISR_QUEUE 0x1	/* ISR status: a queue was used */
+
+#ifndef LGUEST_VERSION
+#define LGUEST_VERSION "0.1"
+#endif
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef unsigned long long u64;
+
+#define MIB (1024ULL * 1024)
+#define PAGE 4096ULL
+
+/*
+ * The /dev/lguest interface, as the 4.x kernel's lguest_launcher.h had it.
+ * That header never reached the exported UAPI headers, so we say it here.
+ * Every request is an array of unsigned longs written to the device; the
+ * file offset of pread/pwrite names the virtual CPU (there is only CPU 0).
+ */
+enum {
+	LHREQ_INITIALIZE = 0,	/* + base, pfn limit, start, device limit */
+	LHREQ_IRQ = 2,		/* + interrupt line to raise */
+	LHREQ_GETREG = 5,	/* + register offset; the next read gives it */
+	LHREQ_SETREG = 6,	/* + register offset, value */
+	LHREQ_TRAP = 7,		/* + trap number to hand back to the guest */
+};
+
+/* What a read of /dev/lguest returns when the guest needs us. */
+struct lguest_pending {
+	u8 trap;	/* 13: #GP on in/out; 14: page fault in MMIO space */
+	u8 insn[7];	/* the bytes at the faulting instruction */
+	u32 addr;	/* for trap 14, the guest-physical address */
+};
+
+/*
+ * The registers GETREG and SETREG name are offsets into the i386 struct
+ * pt_regs: seventeen 32-bit slots.  The original launcher borrowed glibc's
+ * struct user_regs_struct for these, which only has this shape on i386; we
+ * spell the offsets out so the x86-64 build speaks the same ABI.
+ */
+enum {
+	PT_EBX = 0, PT_ECX = 4, PT_EDX = 8, PT_ESI = 12, PT_EDI = 16,
+	PT_EBP = 20, PT_EAX = 24, PT_EIP = 48, PT_CS = 52, PT_ESP = 60,
+};
+
+/* The guest's kernel runs in ring 1 under lguest. */
+#define GUEST_KERNEL_RPL 1
+
+/* ERESTART is what /dev/lguest reports when the guest asks to reboot. */
+#ifndef ERESTART
+#define ERESTART 85
+#endif
+
+/* 256 pages above RAM belong to the devices, as in the original. */
+#define DEVICE_PAGES 256
+
+/* Every queue offers this size on reset; the driver may only shrink it. */
+#define QUEUE_MAX 256
+
+/* PCI: 32 device numbers on bus 0; number 0 is the host bridge. */
+#define PCI_SLOTS 32
+
+/* Interrupt lines the lguest host can raise. */
+#define LGUEST_IRQS 32
+
+/*
+ * Diagnostics.
+ *
+ * Everything we print goes straight to file descriptor 2 with one write(),
+ * formatted on the stack.  That is not fussiness: the queue service tasks
+ * share our memory and our thread pointer (they are clone()d with CLONE_VM
+ * but are not pthreads), so they must never enter stdio or malloc, whose
+ * locks and caches live in thread-local storage they would share with us.
+ * One printing path that is safe everywhere is simpler than two.
+ */
+static bool verbose_on;
+static pid_t launcher_pid;
+
+/* Ask the running side for the guest's instruction pointer, if it knows. */
+static bool (*guest_ip)(u32 *ip);
+
+static long raw_syscall(long nr, long a, long b, long c, long d, long e);
+
+static void say_v(const char *prefix, const char *fmt, va_list ap)
+{
+	char buf[1024];
+	int n = snprintf(buf, sizeof(buf), "%s", prefix);
+
+	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	raw_syscall(SYS_write, 2, (long)buf, n, 0, 0);
+}
+
+static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v("lguest: ", fmt, ap);
+	va_end(ap);
+}
+
+#define verbose(...)                         \
+	do {                                 \
+		if (verbose_on)              \
+			say(__VA_ARGS__);    \
+	} while (0)
+
+static bool in_task(void)
+{
+	return raw_syscall(SYS_gettid, 0, 0, 0, 0, 0) != launcher_pid;
+}
+
+/*
+ * Stop the launcher.  In the main task exit() runs our atexit handler,
+ * which stops every service task and puts the terminal back.  A service
+ * task ends only itself; the main task sees it go (SIGCHLD) and follows.
+ */
+static void __attribute__((noreturn)) stop(void)
+{
+	if (in_task()) {
+		for (;;)
+			raw_syscall(SYS_exit, 1, 0, 0, 0, 0);
+	}
+	exit(1);
+}
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+fatal(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v("lguest: ", fmt, ap);
+	va_end(ap);
+	stop();
+}
+
+/* Like fatal(), with the reason the last system call gave. */
+#define fatal_errno(fmt, ...) \
+	fatal(fmt ": %s", ##__VA_ARGS__, strerror(errno))
+
+/*
+ * The system calls of the service tasks.
+ *
+ * glibc's wrappers set errno, which lives in thread-local storage: a task
+ * failing a read() would change the errno the main task is about to look at.
+ * So the tasks enter the kernel directly and get the error as a negative
+ * return value.  Only raising an interrupt on /dev/lguest goes through
+ * glibc, because that device may be a stand-in living in the C library's
+ * place (the test suite's); it fails only when the guest is already gone.
+ */
+#if defined(__x86_64__)
+static long raw_syscall(long nr, long a, long b, long c, long d, long e)
+{
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	long ret;
+
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+#elif defined(__i386__)
+static long raw_syscall(long nr, long a, long b, long c, long d, long e)
+{
+	long ret;
+
+	__asm__ volatile("int $0x80"
+			 : "=a"(ret)
+			 : "a"(nr), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+			 : "memory");
+	return ret;
+}
+#else
+#error "lguest runs on i386 and x86-64 hosts only"
+#endif
+
+/* preadv/pwritev take the offset as two longs on every architecture. */
+static long sys_preadv(int fd, const struct iovec *iov, int n, u64 off)
+{
+	return raw_syscall(SYS_preadv, fd, (long)iov, n, (long)off,
+			   (long)(off >> 16 >> 16));
+}
+
+static long sys_pwritev(int fd, const struct iovec *iov, int n, u64 off)
+{
+	return raw_syscall(SYS_pwritev, fd, (long)iov, n, (long)off,
+			   (long)(off >> 16 >> 16));
+}
+
+static long sys_readv(int fd, const struct iovec *iov, int n)
+{
+	return raw_syscall(SYS_readv, fd, (long)iov, n, 0, 0);
+}
+
+static long sys_writev(int fd, const struct iovec *iov, int n)
+{
+	return raw_syscall(SYS_writev, fd, (long)iov, n, 0, 0);
+}
+
+/* Wait until fd is readable: timeout_ms < 0 waits for ever. */
+static long sys_poll1(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	return raw_syscall(SYS_poll, (long)&p, 1, timeout_ms, 0, 0);
+}
+
+/* The text of a negative raw return value, without touching errno. */
+static const char *raw_strerror(long ret)
+{
+	return strerrordesc_np((int)-ret) ?: "unknown error";
+}
+
+/* Little-endian field access: virtio and PCI are little-endian, as is x86. */
+static u32 le_get(const u8 *p, unsigned int width)
+{
+	u32 v = 0;
+
+	memcpy(&v, p, width);
+	return v;
+}
+
+static void le_put(u8 *p, unsigned int width, u32 v)
+{
+	memcpy(p, &v, width);
+}
+
+static u32 width_mask(unsigned int width)
+{
+	return width == 4 ? 0xFFFFFFFF : (1U << (8 * width)) - 1;
+}
+
+/*
+ * Memory ordering between us and the guest.  These are the C11 fences, so
+ * they are right on both x86-64 and i386 (where the original used a locked
+ * add to the stack pointer).  On x86 only the full barrier costs anything.
+ */
+#define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+
+/*
+ * A field the guest may change under us: read it exactly once, so that
+ * what we check is what we use.  (Wider than a long, it may tear; it is
+ * still read once.)
+ */
+#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+
+/*
+ * The command line.
+ *
+ *   lguest [options] <mem-in-MiB> <vmlinux|bzImage> [kernel arguments...]
+ *
+ * Everything is read and checked here, before we open, create or change
+ * anything: a mistake costs the user one line on stderr and status 1, and
+ * leaves the terminal, the network and the disk files as they were.
+ */
+enum dev_kind { ARG_NET, ARG_BLOCK, ARG_RNG };
+
+struct dev_arg {
+	enum dev_kind kind;
+	const char *text;	/* as given, for messages */
+	/* --tunnet */
+	bool bridge;
+	char ifname[IFNAMSIZ];	/* the bridge to join */
+	struct in_addr ip;	/* or the address to give the tap device */
+	bool has_mac;
+	u8 mac[6];
+	/* --block */
+	int fd;
+	u64 bytes;
+};
+
+/* Console is always slot 1, so at most this many devices after it. */
+#define MAX_DEV_ARGS (PCI_SLOTS - 2)
+
+static struct {
+	u64 mem;		/* bytes of guest RAM */
+	const char *kernel;
+	const char *initrd;
+	const char *chroot;
+	const char *user;
+	uid_t uid;
+	gid_t gid;
+	char **kargs;		/* the guest kernel's command line words */
+	struct dev_arg dev[MAX_DEV_ARGS];
+	unsigned int ndev;
+	char **argv;		/* as we were started, for a reboot */
+} opt;
+
+static const char usage_text[] =
+	"Usage: lguest [options] <mem-in-MiB> <vmlinux|bzImage> [kernel args...]\n"
+	"\n"
+	"Run a Linux guest under the lguest hypervisor (/dev/lguest), with a\n"
+	"virtio 1.0 PCI console and the devices below.  lguest stops the guest\n"
+	"with a message citing the virtio 1.0 section whenever a driver breaks\n"
+	"the specification.\n"
+	"\n"
+	"  -v, --verbose              say what the launcher and devices do\n"
+	"      --tunnet=<ip>[:<mac>]  network device over a new tap device,\n"
+	"                             which gets address <ip> on the host\n"
+	"      --tunnet=bridge:<br>[:<mac>]\n"
+	"                             ... with the tap device joining bridge <br>\n"
+	"      --block=<file>         block device backed by <file> (repeatable)\n"
+	"      --rng                  entropy device fed from /dev/urandom\n"
+	"      --initrd=<file>        load <file> as the initial ram disk\n"
+	"      --username=<user>      drop to <user>'s uid, gid and groups\n"
+	"      --chroot=<dir>         chroot into <dir> before running the guest\n"
+	"  -h, --help                 print this and exit\n"
+	"      --version              print the version and exit\n"
+	"\n"
+	"Example: lguest --block=rootfs --tunnet=192.168.19.1 --rng 256 bzImage root=/dev/vda\n";
+
+static void __attribute__((noreturn, format(printf, 1, 2)))
+bad_arg(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say_v("lguest: ", fmt, ap);
+	va_end(ap);
+	exit(1);
+}
+
+/* Guest RAM in MiB: a positive whole number that leaves room below 4 GiB. */
+static u64 parse_mem(const char *s)
+{
+	/* RAM, the device pages and the BAR window share 32 bits. */
+	const u64 max_mib = 4096 - 2;
+	u64 mib = 0;
+	const char *p;
+
+	if (!*s)
+		bad_arg("memory size is empty: give it in MiB, e.g. 64");
+	for (p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			bad_arg("memory size '%s' is not a whole number of MiB",
+				s);
+		mib = mib * 10 + (*p - '0');
+		if (mib > max_mib)
+			bad_arg("memory size %s MiB is too large: guest RAM, "
+				"device pages and BARs must fit below 4 GiB "
+				"(at most %llu MiB)", s, max_mib);
+	}
+	if (!mib)
+		bad_arg("memory size must be at least 1 MiB");
+	return mib * MIB;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* A MAC address: six two-digit hex numbers separated by colons. */
+static void parse_mac(const char *s, u8 mac[6], const char *arg)
+{
+	unsigned int i;
+
+	for (i = 0; i < 6; i++, s += 3) {
+		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
+
+		if (lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
+			bad_arg("--tunnet=%s: malformed MAC address (want "
+				"xx:xx:xx:xx:xx:xx)", arg);
+		mac[i] = hi << 4 | lo;
+	}
+	if (mac[0] & 1)
+		bad_arg("--tunnet=%s: MAC address is a multicast address", arg);
+}
+
+/* --tunnet=<ip>[:<mac>] or --tunnet=bridge:<name>[:<mac>] */
+static void parse_tunnet(struct dev_arg *d, const char *arg)
+{
+	const char *s = arg, *colon;
+	char word[INET_ADDRSTRLEN];
+	size_t len;
+
+	if (!strncmp(s, "bridge:", 7)) {
+		d->bridge = true;
+		s += 7;
+	}
+	colon = strchr(s, ':');
+	len = colon ? (size_t)(colon - s) : strlen(s);
+	if (colon) {
+		parse_mac(colon + 1, d->mac, arg);
+		d->has_mac = true;
+	}
+	if (d->bridge) {
+		if (!len)
+			bad_arg("--tunnet=%s: empty bridge name", arg);
+		if (len >= IFNAMSIZ)
+			bad_arg("--tunnet=%s: bridge name longer than %d bytes",
+				arg, IFNAMSIZ - 1);
+		memcpy(d->ifname, s, len);
+		return;
+	}
+	if (!len || len >= sizeof(word))
+		bad_arg("--tunnet=%s: malformed IPv4 address", arg);
+	memcpy(word, s, len);
+	word[len] = '\0';
+	if (inet_pton(AF_INET, word, &d->ip) != 1)
+		bad_arg("--tunnet=%s: malformed IPv4 address", arg);
+}
+
+static struct dev_arg *new_dev_arg(enum dev_kind kind, const char *text)
+{
+	struct dev_arg *d;
+
+	if (opt.ndev == MAX_DEV_ARGS)
+		bad_arg("too many devices: PCI bus 0 holds the console and "
+			"%d more", MAX_DEV_ARGS);
+	d = &opt.dev[opt.ndev++];
+	memset(d, 0, sizeof(*d));
+	d->kind = kind;
+	d->text = text;
+	d->fd = -1;
+	return d;
+}
+
+static void set_user(const char *name)
+{
+	const struct passwd *pw = getpwnam(name);
+
+	if (!pw)
+		bad_arg("--username=%s: no such user", name);
+	opt.user = name;
+	opt.uid = pw->pw_uid;
+	opt.gid = pw->pw_gid;
+}
+
+/* getopt said no: name the option and what is wrong with it. */
+static void __attribute__((noreturn))
+bad_option(const struct option *longopts, const char *word)
+{
+	const struct option *o;
+
+	for (o = longopts; optopt && o->name; o++) {
+		if (o->val != optopt)
+			continue;
+		if (o->has_arg == required_argument)
+			bad_arg("option '--%s' needs a value (see lguest "
+				"--help)", o->name);
+		bad_arg("option '--%s' takes no value (see lguest --help)",
+			o->name);
+	}
+	if (optopt)
+		bad_arg("unknown option '-%c' (see lguest --help)", optopt);
+	bad_arg("unknown option '%s' (see lguest --help)", word);
+}
+
+static void parse_args(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "tunnet", required_argument, NULL, 't' },
+		{ "block", required_argument, NULL, 'b' },
+		{ "rng", no_argument, NULL, 'r' },
+		{ "initrd", required_argument, NULL, 'i' },
+		{ "username", required_argument, NULL, 'u' },
+		{ "chroot", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	/* getopt shuffles argv; a reboot wants it as we got it. */
+	opt.argv = calloc(argc + 1, sizeof(*opt.argv));
+	if (!opt.argv)
+		fatal("out of memory");
+	memcpy(opt.argv, argv, argc * sizeof(*argv));
+
+	/*
+	 * "+": stop at the first non-option, so options meant for the guest
+	 * kernel (after the kernel file) stay the guest's.
+	 */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			verbose_on = true;
+			break;
+		case 't':
+			parse_tunnet(new_dev_arg(ARG_NET, optarg), optarg);
+			break;
+		case 'b':
+			new_dev_arg(ARG_BLOCK, optarg);
+			break;
+		case 'r':
+			new_dev_arg(ARG_RNG, "rng");
+			break;
+		case 'i':
+			opt.initrd = optarg;
+			break;
+		case 'u':
+			set_user(optarg);
+			break;
+		case 'c':
+			opt.chroot = optarg;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			exit(0);
+		case 'V':
+			printf("lguest %s\n", LGUEST_VERSION);
+			exit(0);
+		default:
+			bad_option(longopts, argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		bad_arg("no memory size or kernel given (see lguest --help)");
+	opt.mem = parse_mem(argv[optind]);
+	if (optind + 1 >= argc)
+		bad_arg("no kernel given (see lguest --help)");
+	opt.kernel = argv[optind + 1];
+	opt.kargs = argv + optind + 2;
+}
+
+/*
+ * Guest memory.
+ *
+ * The guest's "physical" memory is one private, zero-filled mapping in our
+ * address space: guest-physical address A is launcher address gbase + A.
+ * Above RAM lie 256 pages the devices own, and above those the window the
+ * devices' BAR0 register blocks are carved from.  Guard pages with no
+ * access at all sit on either side of the mapping.
+ *
+ * Every address the guest gives us is hostile until guest_mem() has
+ * checked it: that function is the only way from a guest-physical address
+ * to a pointer.
+ */
+static u8 *gbase;
+static u64 gram;		/* bytes of RAM, from guest-physical 0 */
+static u64 mmio_next;		/* next free address in the BAR window */
+
+static void map_guest_memory(u64 ram)
+{
+	u64 len = ram + DEVICE_PAGES * PAGE;
+	u8 *p;
+
+	if (len + 2 * PAGE > SIZE_MAX)
+		bad_arg("cannot map %llu MiB of guest memory: too large for "
+			"this launcher's address space", ram / MIB);
+	p = mmap(NULL, len + 2 * PAGE, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		bad_arg("cannot map %llu MiB of guest memory: %s", ram / MIB,
+			strerror(errno));
+	if (mprotect(p + PAGE, len, PROT_READ | PROT_WRITE))
+		bad_arg("cannot map %llu MiB of guest memory: %s", ram / MIB,
+			strerror(errno));
+	gbase = p + PAGE;
+	gram = ram;
+	mmio_next = len;
+}
+
+/* The one place a guest-physical address becomes a pointer: RAM only. */
+static void *guest_mem(u64 gpa, u64 len)
+{
+	if (gpa > gram || len > gram - gpa)
+		return NULL;
+	return gbase + gpa;
+}
+
+/* Carve a block of 'size' bytes (a power of two) from the BAR window. */
+static u32 alloc_bar(u32 size)
+{
+	u64 addr = (mmio_next + size - 1) & ~(u64)(size - 1);
+
+	mmio_next = addr + size;
+	return addr;
+}
+
+/*
+ * Loading.
+ *
+ * The guest kernel is an i386 ELF vmlinux, loaded segment by segment at
+ * the physical addresses its program headers give, or a bzImage, whose
+ * protected-mode part we copy to 1 MiB.  An initrd goes at the top of RAM.
+ * We check the files completely (probe_*) before guest memory exists, and
+ * only then copy them in (load_*).
+ */
+struct kernel_image {
+	int fd;
+	u64 size;
+	bool elf;
+	Elf32_Phdr *ph;		/* ELF program headers */
+	unsigned int nph;
+	u64 payload;		/* bzImage: file offset of the 32-bit part */
+	u32 cmdline_max;	/* bzImage: the kernel's own limit, if told */
+	u64 lo, hi;		/* guest-physical extent it occupies */
+	u32 entry;
+};
+
+static struct kernel_image kimg;
+
+/* boot_params sit at 0, the command line in the page after them. */
+#define CMDLINE_GPA sizeof(struct boot_params)
+#define CMDLINE_MAX (PAGE - 1)
+#define BOOT_AREA_END (CMDLINE_GPA + PAGE)
+
+/* bzImage payloads load at 1 MiB. */
+#define BZIMAGE_GPA MIB
+
+static int open_input(const char *what, const char *name, u64 *size)
+{
+	struct stat st;
+	int fd = open(name, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		bad_arg("cannot open %s '%s': %s", what, name, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+		bad_arg("%s '%s' is not a regular file", what, name);
+	*size = st.st_size;
+	return fd;
+}
+
+static void read_exact(int fd, void *buf, size_t len, u64 off,
+		       const char *name)
+{
+	ssize_t n = pread(fd, buf, len, off);
+
+	if (n < 0)
+		bad_arg("cannot read '%s': %s", name, strerror(errno));
+	if ((size_t)n != len)
+		bad_arg("'%s' is truncated (%zd of %zu bytes at offset %llu)",
+			name, n, len, off);
+}
+
+static void probe_elf(const Elf32_Ehdr *eh)
+{
+	const char *name = opt.kernel;
+	u64 phbytes;
+	unsigned int i, loads = 0;
+
+	if (eh->e_machine != EM_386)
+		bad_arg("kernel '%s' is an ELF for machine %u, not i386 "
+			"(EM_386): the lguest host runs 32-bit guests", name,
+			eh->e_machine);
+	if (eh->e_ident[EI_CLASS] != ELFCLASS32 ||
+	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
+		bad_arg("kernel '%s' is not a 32-bit little-endian ELF", name);
+	if (eh->e_type != ET_EXEC)
+		bad_arg("kernel '%s' is not an ELF executable (e_type %u)",
+			name, eh->e_type);
+	if (eh->e_phentsize != sizeof(Elf32_Phdr))
+		bad_arg("kernel '%s': ELF program header size %u, not %zu",
+			name, eh->e_phentsize, sizeof(Elf32_Phdr));
+	if (eh->e_phnum < 1 || eh->e_phnum > 65536 / sizeof(Elf32_Phdr))
+		bad_arg("kernel '%s': ELF has %u program headers", name,
+			eh->e_phnum);
+
+	kimg.nph = eh->e_phnum;
+	phbytes = (u64)kimg.nph * sizeof(Elf32_Phdr);
+	if (eh->e_phoff > kimg.size || phbytes > kimg.size - eh->e_phoff)
+		bad_arg("kernel '%s': ELF program headers lie past the end "
+			"of the file", name);
+	kimg.ph = malloc(phbytes);
+	if (!kimg.ph)
+		fatal("out of memory");
+	read_exact(kimg.fd, kimg.ph, phbytes, eh->e_phoff, name);
+
+	kimg.lo = ~0ULL;
+	for (i = 0; i < kimg.nph; i++) {
+		const Elf32_Phdr *ph = &kimg.ph[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		loads++;
+		if ((u64)ph->p_offset + ph->p_filesz > kimg.size)
+			bad_arg("kernel '%s': segment %u lies past the end of "
+				"the file", name, i);
+		if (ph->p_filesz > ph->p_memsz)
+			bad_arg("kernel '%s': segment %u has more file bytes "
+				"than memory bytes", name, i);
+		if (ph->p_paddr < kimg.lo)
+			kimg.lo = ph->p_paddr;
+		if ((u64)ph->p_paddr + ph->p_memsz > kimg.hi)
+			kimg.hi = (u64)ph->p_paddr + ph->p_memsz;
+	}
+	if (!loads)
+		bad_arg("kernel '%s': ELF has no loadable segment", name);
+	kimg.elf = true;
+	kimg.entry = eh->e_entry;
+}
+
+static void probe_bzimage(const u8 *head, size_t len)
+{
+	const struct setup_header *h;
+	unsigned int sects;
+
+	if (len < sizeof(struct boot_params) ||
+	    memcmp(head + offsetof(struct boot_params, hdr.header), "HdrS", 4))
+		bad_arg("kernel '%s' is neither an ELF vmlinux nor a bzImage",
+			opt.kernel);
+	h = &((const struct boot_params *)head)->hdr;
+	if (h->version < 0x200 || !(h->loadflags & LOADED_HIGH))
+		bad_arg("kernel '%s' is a zImage or an ancient bzImage "
+			"(boot protocol %#x): lguest loads bzImages only",
+			opt.kernel, h->version);
+	sects = h->setup_sects ? h->setup_sects : 4;
+	kimg.payload = (sects + 1) * 512ULL;
+	if (kimg.payload >= kimg.size)
+		bad_arg("kernel '%s': bzImage has no protected-mode part",
+			opt.kernel);
+	kimg.lo = BZIMAGE_GPA;
+	kimg.hi = BZIMAGE_GPA + kimg.size - kimg.payload;
+	kimg.entry = h->code32_start;
+	if (h->version >= 0x206)
+		kimg.cmdline_max = h->cmdline_size;
+}
+
+/* Open the kernel and check it is something we can load. */
+static void probe_kernel(void)
+{
+	static u8 head[sizeof(struct boot_params)];
+	ssize_t n;
+
+	kimg.fd = open_input("kernel", opt.kernel, &kimg.size);
+	n = pread(kimg.fd, head, sizeof(head), 0);
+	if (n < 0)
+		bad_arg("cannot read kernel '%s': %s", opt.kernel,
+			strerror(errno));
+	if ((size_t)n >= SELFMAG && !memcmp(head, ELFMAG, SELFMAG)) {
+		if ((size_t)n < sizeof(Elf32_Ehdr))
+			bad_arg("kernel '%s': ELF header is short (%zd bytes)",
+				opt.kernel, n);
+		probe_elf((const Elf32_Ehdr *)head);
+	} else {
+		probe_bzimage(head, n);
+	}
+}
+
+static size_t cmdline_len(void)
+{
+	size_t len = 0;
+	char **a;
+
+	for (a = opt.kargs; *a; a++)
+		len += strlen(*a) + (a != opt.kargs);
+	return len;
+}
+
+/* Does everything fit in guest RAM without overlapping? */
+static void check_layout(u64 initrd_size)
+{
+	size_t clen = cmdline_len();
+	u64 initrd_gpa;
+
+	if (clen > CMDLINE_MAX)
+		bad_arg("kernel command line is %zu bytes; at most %llu fit",
+			clen, CMDLINE_MAX);
+	if (kimg.cmdline_max && clen > kimg.cmdline_max)
+		bad_arg("kernel command line is %zu bytes; this kernel takes "
+			"at most %u", clen, kimg.cmdline_max);
+	if (kimg.lo < BOOT_AREA_END)
+		bad_arg("kernel '%s' loads at %#llx, over boot_params and the "
+			"command line (below %#llx)", opt.kernel, kimg.lo,
+			(u64)BOOT_AREA_END);
+	if (kimg.hi > opt.mem)
+		bad_arg("kernel '%s' needs memory up to %#llx, but the guest "
+			"has %llu MiB", opt.kernel, kimg.hi, opt.mem / MIB);
+	if (!opt.initrd)
+		return;
+	if (!initrd_size)
+		bad_arg("initrd '%s' is empty", opt.initrd);
+	if (initrd_size > opt.mem)
+		bad_arg("initrd '%s' (%llu bytes) is larger than guest memory "
+			"(%llu MiB)", opt.initrd, initrd_size, opt.mem / MIB);
+	initrd_gpa = opt.mem - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
+	if (initrd_gpa < kimg.hi)
+		bad_arg("initrd '%s' (%llu bytes) would overlap the kernel, "
+			"which ends at %#llx: give the guest more memory",
+			opt.initrd, initrd_size, kimg.hi);
+}
+
+/*
+ * Copy len bytes of fd at offset off to guest-physical gpa.  Where both
+ * are page-aligned we map the file privately instead, which shares the
+ * page cache until the guest writes; otherwise we read.
+ */
+static void load_at(int fd, u64 gpa, u64 off, u64 len, const char *name)
+{
+	u8 *dst = guest_mem(gpa, len);
+
+	if (!dst)
+		fatal("internal error: loading %s outside guest memory", name);
+	if (len && !(gpa % PAGE) && !(off % PAGE) &&
+	    mmap(dst, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE,
+		 fd, off) != MAP_FAILED) {
+		/* The last page shows the file's next bytes: clear them. */
+		memset(dst + len, 0, -len % PAGE);
+		return;
+	}
+	while (len) {
+		ssize_t n = pread(fd, dst, len > (1 << 30) ? (1 << 30) : len,
+				  off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			fatal("reading '%s': %s", name,
+			      n ? strerror(errno) : "file shrank while loading");
+		dst += n;
+		off += n;
+		len -= n;
+	}
+}
+
+static void load_kernel(void)
+{
+	unsigned int i;
+
+	if (!kimg.elf)
+		load_at(kimg.fd, BZIMAGE_GPA, kimg.payload,
+			kimg.size - kimg.payload, opt.kernel);
+	for (i = 0; kimg.elf && i < kimg.nph; i++) {
+		const Elf32_Phdr *ph = &kimg.ph[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		verbose("kernel segment %u: %u bytes at %#x", i, ph->p_memsz,
+			ph->p_paddr);
+		load_at(kimg.fd, ph->p_paddr, ph->p_offset, ph->p_filesz,
+			opt.kernel);
+	}
+	close(kimg.fd);
+}
+
+/*
+ * boot_params: the "zero page" a Linux kernel reads when it starts, at
+ * guest-physical 0.  We describe one stretch of RAM, point at the command
+ * line and the initrd, and say the guest runs on lguest.
+ */
+static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
+{
+	struct boot_params *bp = guest_mem(0, sizeof(*bp));
+	char *cmd = guest_mem(CMDLINE_GPA, CMDLINE_MAX + 1);
+	char **a;
+
+	memset(bp, 0, sizeof(*bp));
+	bp->e820_entries = 1;
+	bp->e820_table[0].addr = 0;
+	bp->e820_table[0].size = gram;
+	bp->e820_table[0].type = 1;	/* E820_TYPE_RAM */
+
+	bp->hdr.cmd_line_ptr = CMDLINE_GPA;
+	cmd[0] = '\0';
+	for (a = opt.kargs; *a; a++) {
+		if (a != opt.kargs)
+			strcat(cmd, " ");
+		strcat(cmd, *a);
+	}
+
+	/* CONFIG_PHYSICAL_ALIGN of the lguest guests of old: 16 MiB. */
+	bp->hdr.kernel_alignment = 16 * MIB;
+	/* Protocol 2.07 is the first with hardware_subarch. */
+	bp->hdr.version = 0x207;
+	bp->hdr.hardware_subarch = X86_SUBARCH_LGUEST;
+	/* The lguest host set up our segments: keep them. */
+	bp->hdr.loadflags |= KEEP_SEGMENTS;
+	/* No Intel TXT, and no APM BIOS to find. */
+	bp->tboot_addr = 0;
+	bp->apm_bios_info.version = 0;
+
+	if (initrd_size) {
+		bp->hdr.ramdisk_image = initrd_gpa;
+		/*
+		 * The original gave the page-rounded size; the boot protocol
+		 * asks for the initrd's size, and that is what we give.
+		 */
+		bp->hdr.ramdisk_size = initrd_size;
+		bp->hdr.type_of_loader = 0xFF;	/* "unknown" loader */
+	}
+}
+
+/* Load kernel, initrd and boot_params into guest memory. */
+static void load_guest(int initrd_fd, u64 initrd_size)
+{
+	u64 initrd_gpa = 0;
+
+	load_kernel();
+	if (initrd_fd >= 0) {
+		initrd_gpa = gram - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
+		load_at(initrd_fd, initrd_gpa, 0, initrd_size, opt.initrd);
+		close(initrd_fd);
+		verbose("initrd: %llu bytes at %#llx", initrd_size, initrd_gpa);
+	}
+	write_boot_params(initrd_gpa, initrd_size);
+}
+
+/*
+ * Devices and their virtqueues.
+ *
+ * Once the guest kernel is up, its virtio drivers find our devices on the
+ * PCI bus, negotiate features and hand us virtqueues: rings in guest memory
+ * through which they offer buffers (chains of descriptors) and we give them
+ * back, used.  A device here knows nothing of /dev/lguest or KVM: it is
+ * reached through the transport further down, and it raises interrupts
+ * through the one hook the running side provides.
+ */
+struct dev;
+
+struct vq {
+	struct dev *dev;
+	const char *name;		/* the specification's name for it */
+	u16 index;
+	void (*service)(struct vq *vq);	/* serves one buffer, in the task */
+
+	/* What the driver set up through queue_select (virtio 1.0 4.1.4.3). */
+	u16 size;
+	bool enabled;
+	u64 desc_gpa, avail_gpa, used_gpa;
+
+	/* The rings, mapped and checked when the driver enables the queue. */
+	u16 num;
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	u16 last_avail;			/* next available entry to take */
+	u16 used_idx;			/* our own count, never the guest's */
+	unsigned int pending;		/* used entries since the interrupt */
+
+	int efd;			/* the guest's notifications land here */
+	pid_t task;			/* serving us, from DRIVER_OK on */
+	u8 *stack;
+	struct iovec iov[QUEUE_MAX];	/* the buffer being served */
+};
+
+/* A buffer: its first 'out' iovecs are device-readable, the rest writable. */
+struct chain {
+	u16 head;
+	unsigned int out, in;
+	struct iovec *iov;
+};
+
+struct dev {
+	const char *name;
+	u8 slot;			/* PCI device number on bus 0 */
+	u8 irq;				/* interrupt line */
+	u8 cfg[0x98];			/* PCI configuration space */
+	u32 bar;			/* BAR0: where our registers live */
+	u32 bar_size;			/* BAR0's size, a power of two */
+	u32 regs_len;			/* the bytes of it in use */
+
+	/* The virtio 1.0 common configuration, as the driver sees it. */
+	u64 features, accepted;
+	u32 dfsel, gfsel;
+	u8 status;
+	u16 qsel;
+	bool unread_features_ok;	/* FEATURES_OK set, status not re-read */
+	bool gave_up;			/* the driver set FAILED */
+	u8 isr;
+
+	/* Device-specific configuration, after the common block in BAR0. */
+	u8 *config;
+	u32 config_len;
+	bool (*config_write)(struct dev *d, u32 off, unsigned int width,
+			     u32 val);
+
+	unsigned int nvq;
+	struct vq vq[2];
+
+	/* What the device needs to do its job. */
+	int fd;				/* tap, block file or /dev/urandom */
+	u64 sectors;			/* block capacity */
+	unsigned int ctrl_c;		/* console: ^C seen in a row */
+	struct timespec ctrl_c_first;
+};
+
+/* How the running side raises a device's interrupt line. */
+static void (*hv_interrupt)(struct dev *d);
+
+/*
+ * A driver broke the rules: say who, where and which rule, and stop.
+ * 'sec' is the virtio 1.0 section (cs04, March 2016) the check enforces.
+ */
+static void __attribute__((noreturn, format(printf, 4, 5)))
+bad_driver(const struct dev *d, const struct vq *vq, const char *sec,
+	   const char *fmt, ...)
+{
+	char what[512], at[48] = "";
+	u32 ip;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	if (!in_task() && guest_ip && guest_ip(&ip))
+		snprintf(at, sizeof(at), " at guest eip %#x", ip);
+	if (vq)
+		say("%s 00:%02x.0 queue %s: bad driver: %s (virtio 1.0 §%s)%s",
+		    d->name, d->slot, vq->name, what, sec, at);
+	else
+		say("%s 00:%02x.0: bad driver: %s (virtio 1.0 §%s)%s", d->name,
+		    d->slot, what, sec, at);
+	stop();
+}
+
+/*
+ * Virtqueues: the one descriptor walker.
+ *
+ * Everything in the rings is written by the guest while we read it, so
+ * each field is read once into our own copy, and checked there.
+ */
+static void *vq_mem(struct vq *vq, u64 gpa, u64 len, const char *what)
+{
+	void *p = guest_mem(gpa, len);
+
+	if (!p)
+		bad_driver(vq->dev, vq, "2.4.5",
+			   "%s at %#llx (%llu bytes) is not in guest RAM "
+			   "(%llu MiB)", what, gpa, len, gram / MIB);
+	return p;
+}
+
+static bool vq_has_work(struct vq *vq)
+{
+	return READ_ONCE(vq->avail->idx) != vq->last_avail;
+}
+
+/* Take a buffer the driver made available, if there is one. */
+static bool vq_pop(struct vq *vq, struct chain *c)
+{
+	const struct vring_desc *table = vq->desc;
+	unsigned int max = vq->num, seen = 0, i;
+	u16 avail_idx = READ_ONCE(vq->avail->idx);
+	bool indirect = false;
+	u64 bytes = 0;
+
+	if (avail_idx == vq->last_avail)
+		return false;
+	if ((u16)(avail_idx - vq->last_avail) > vq->num)
+		bad_driver(vq->dev, vq, "2.4.6",
+			   "available index jumped from %u to %u, past the "
+			   "%u entries of the ring", vq->last_avail, avail_idx,
+			   vq->num);
+	/* Read the ring entry only after the index that published it. */
+	rmb();
+	c->head = READ_ONCE(vq->avail->ring[vq->last_avail % vq->num]);
+	if (c->head >= vq->num)
+		bad_driver(vq->dev, vq, "2.4.6",
+			   "available ring entry %u names descriptor %u of %u",
+			   vq->last_avail, c->head, vq->num);
+	vq->last_avail++;
+	c->out = c->in = 0;
+	c->iov = vq->iov;
+
+	for (i = c->head;;) {
+		const volatile struct vring_desc *src = &table[i];
+		u64 addr = src->addr;
+		u32 len = src->len;
+		u16 flags = src->flags, next = src->next;
+		struct iovec *iov;
+
+		if (++seen > max)
+			bad_driver(vq->dev, vq, "2.4.5.2",
+				   "descriptor chain loops (more than %u "
+				   "descriptors in a table of %u)", max, max);
+		if (flags & VRING_DESC_F_INDIRECT) {
+			if (!(vq->dev->accepted &
+			      (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
+				bad_driver(vq->dev, vq, "2.4.5.3.1",
+					   "indirect descriptor, but "
+					   "VIRTIO_F_INDIRECT_DESC was not "
+					   "negotiated");
+			if (indirect)
+				bad_driver(vq->dev, vq, "2.4.5.3.1",
+					   "indirect descriptor inside an "
+					   "indirect table");
+			if (flags & VRING_DESC_F_NEXT)
+				bad_driver(vq->dev, vq, "2.4.5.3.1",
+					   "descriptor %u has both INDIRECT "
+					   "and NEXT set", i);
+			if (!len || len % sizeof(struct vring_desc))
+				bad_driver(vq->dev, vq, "2.4.5.3",
+					   "indirect table of %u bytes is not "
+					   "a whole number of 16-byte "
+					   "descriptors", len);
+			max = len / sizeof(struct vring_desc);
+			if (max > vq->num)
+				bad_driver(vq->dev, vq, "2.4.5.3.1",
+					   "indirect table of %u descriptors "
+					   "is longer than the queue (%u)",
+					   max, vq->num);
+			table = vq_mem(vq, addr, len, "indirect table");
+			indirect = true;
+			seen = 0;
+			i = 0;
+			continue;
+		}
+
+		if (c->out + c->in == vq->num)
+			bad_driver(vq->dev, vq, "2.4.5.3.1",
+				   "descriptor chain is longer than the queue "
+				   "(%u)", vq->num);
+		bytes += len;
+		if (bytes > 0xFFFFFFFFULL)
+			bad_driver(vq->dev, vq, "2.4.5.2",
+				   "descriptor chain is over 2^32 bytes long");
+		iov = &c->iov[c->out + c->in];
+		iov->iov_base = vq_mem(vq, addr, len, "buffer");
+		iov->iov_len = len;
+		if (flags & VRING_DESC_F_WRITE) {
+			c->in++;
+		} else {
+			if (c->in)
+				bad_driver(vq->dev, vq, "2.4.4.2",
+					   "device-readable descriptor %u "
+					   "after a device-writable one", i);
+			c->out++;
+		}
+
+		if (!(flags & VRING_DESC_F_NEXT))
+			return true;
+		if (next >= max)
+			bad_driver(vq->dev, vq, "2.4.5",
+				   "descriptor %u chains to %u, past the end "
+				   "of a table of %u", i, next, max);
+		i = next;
+	}
+}
+
+/* Hand a buffer back to the driver, 'len' bytes of it written. */
+static void vq_push(struct vq *vq, u16 head, u32 len)
+{
+	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->num];
+
+	WRITE_ONCE(e->id, head);
+	WRITE_ONCE(e->len, len);
+	/* The entry must be visible before the index that publishes it. */
+	wmb();
+	WRITE_ONCE(vq->used->idx, ++vq->used_idx);
+	vq->pending++;
+}
+
+/* Interrupt the guest for what we have used, unless it asked us not to. */
+static void vq_interrupt(struct vq *vq)
+{
+	u16 flags;
+
+	if (!vq->pending)
+		return;
+	vq->pending = 0;
+	/* Our used index must be out before we look at the guest's flags. */
+	mb();
+	flags = READ_ONCE(vq->avail->flags);
+	if (flags > VRING_AVAIL_F_NO_INTERRUPT)
+		bad_driver(vq->dev, vq, "2.4.7.1",
+			   "available ring flags are %#x: without "
+			   "VIRTIO_F_EVENT_IDX only 0 or 1 are allowed", flags);
+	if (flags & VRING_AVAIL_F_NO_INTERRUPT)
+		return;
+	/* ISR first: the driver reads it to learn why it was interrupted. */
+	__atomic_or_fetch(&vq->dev->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+	hv_interrupt(vq->dev);
+}
+
+/*
+ * Wait for the next buffer.  Before we sleep, we interrupt the guest for
+ * what we have done, and ask for a notification; while we are busy the
+ * guest needn't notify us at all (VRING_USED_F_NO_NOTIFY).
+ */
+static void vq_wait(struct vq *vq, struct chain *c)
+{
+	while (!vq_pop(vq, c)) {
+		u64 count;
+
+		vq_interrupt(vq);
+		WRITE_ONCE(vq->used->flags, 0);
+		/* Ask, then look again: it may have slipped one in. */
+		mb();
+		if (!vq_has_work(vq)) {
+			sys_poll1(vq->efd, -1);
+			raw_syscall(SYS_read, vq->efd, (long)&count,
+				    sizeof(count), 0, 0);
+		}
+		WRITE_ONCE(vq->used->flags, VRING_USED_F_NO_NOTIFY);
+	}
+}
+
+/* A device whose queue must carry buffers in one direction only. */
+static void vq_only_in(struct vq *vq, const struct chain *c, const char *sec)
+{
+	if (c->out)
+		bad_driver(vq->dev, vq, sec,
+			   "device-readable buffer in a queue the device "
+			   "writes to");
+}
+
+static void vq_only_out(struct vq *vq, const struct chain *c, const char *sec)
+{
+	if (c->in)
+		bad_driver(vq->dev, vq, sec,
+			   "device-writable buffer in a queue the device "
+			   "reads from");
+}
+
+/* Drop 'len' bytes from the front of the iovecs (after a partial I/O). */
+static void iov_skip(struct iovec **iov, unsigned int *n, u64 len)
+{
+	while (*n && len >= (*iov)->iov_len) {
+		len -= (*iov)->iov_len;
+		(*iov)++;
+		(*n)--;
+	}
+	if (*n) {
+		(*iov)->iov_base = (u8 *)(*iov)->iov_base + len;
+		(*iov)->iov_len -= len;
+	}
+}
+
+static u64 iov_bytes(const struct iovec *iov, unsigned int n)
+{
+	u64 sum = 0;
+
+	while (n--)
+		sum += iov++->iov_len;
+	return sum;
+}
+
+/*
+ * Service tasks.
+ *
+ * When a driver sets DRIVER_OK, each queue it enabled gets a task of its
+ * own: clone()d with CLONE_VM so it sees guest memory and our device
+ * state, looping in the queue's service routine, asleep on the queue's
+ * eventfd (or the tap device, or stdin) when there is nothing to do.
+ * Because these tasks are not threads glibc knows of, they share our
+ * thread pointer: they never call malloc or stdio, and make their system
+ * calls directly (see raw_syscall()).  They block every signal; we stop
+ * them with SIGKILL, and learn of their death by SIGCHLD.
+ */
+#define TASK_STACK (128 * 1024)
+
+static struct dev *slots[PCI_SLOTS];
+
+static int task_main(void *arg)
+{
+	struct vq *vq = arg;
+
+	for (;;)
+		vq->service(vq);
+	return 0;
+}
+
+static void task_start(struct vq *vq)
+{
+	sigset_t all, old;
+	int err;
+
+	if (!vq->stack) {
+		u8 *p = mmap(NULL, TASK_STACK + PAGE, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			fatal_errno("cannot map a stack for %s queue %s",
+				    vq->dev->name, vq->name);
+		/* A guard page below the stack. */
+		mprotect(p, PAGE, PROT_NONE);
+		vq->stack = p + PAGE;
+	}
+	/* The task starts with every signal blocked, and keeps them so. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	vq->task = clone(task_main, vq->stack + TASK_STACK, CLONE_VM | SIGCHLD,
+			 vq);
+	err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (vq->task < 0) {
+		vq->task = 0;
+		errno = err;
+		fatal_errno("cannot start the task for %s queue %s",
+			    vq->dev->name, vq->name);
+	}
+	verbose("%s queue %s: task %d serving", vq->dev->name, vq->name,
+		vq->task);
+}
+
+static void task_stop(struct vq *vq)
+{
+	if (!vq->task)
+		return;
+	kill(vq->task, SIGKILL);
+	while (waitpid(vq->task, NULL, 0) < 0 && errno == EINTR)
+		;
+	vq->task = 0;
+}
+
+#define for_each_vq(d, vq, s)                                          \
+	for (s = 1; s < PCI_SLOTS; s++)                                 \
+		if (((d) = slots[s]))                                   \
+			for ((vq) = (d)->vq; (vq) < (d)->vq + (d)->nvq; \
+			     (vq)++)
+
+/* Safe in a signal handler: only kill(). */
+static void kill_tasks(void)
+{
+	struct dev *d;
+	struct vq *vq;
+	unsigned int s;
+
+	for_each_vq(d, vq, s)
+		if (vq->task)
+			kill(vq->task, SIGKILL);
+}
+
+/* The terminal as we found it; the console puts it in raw mode. */
+static struct termios saved_tio;
+static bool tio_saved;
+
+static void raw_terminal(void)
+{
+	struct termios t;
+
+	if (tcgetattr(STDIN_FILENO, &saved_tio))
+		return;
+	tio_saved = true;
+	t = saved_tio;
+	/* No echo, no line editing, and ^C goes to the guest. */
+	t.c_lflag &= ~(ISIG | ICANON | ECHO);
+	tcsetattr(STDIN_FILENO, TCSANOW, &t);
+}
+
+/* Safe in a signal handler: tcsetattr() is async-signal-safe. */
+static void restore_terminal(void)
+{
+	if (tio_saved)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved_tio);
+}
+
+/* Every way out of the launcher comes through here or the handler below. */
+static void shutdown_launcher(void)
+{
+	struct dev *d;
+	struct vq *vq;
+	unsigned int s;
+
+	if (in_task())
+		return;
+	for_each_vq(d, vq, s)
+		task_stop(vq);
+	restore_terminal();
+}
+
+/*
+ * SIGINT (the console's three ^C, or anyone's kill), SIGTERM, SIGHUP:
+ * stop the tasks, put the terminal back, and die of the signal, so whoever
+ * started us sees why.
+ */
+static void on_fatal_signal(int sig)
+{
+	kill_tasks();
+	restore_terminal();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* A task died: the run loop notices (the read it sleeps in fails). */
+static volatile sig_atomic_t task_died;
+
+static void on_sigchld(int sig)
+{
+	(void)sig;
+	task_died = 1;
+}
+
+static void install_signals(void)
+{
+	static const int fatal_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+	struct sigaction sa;
+	unsigned int i;
+
+	memset(&sa, 0, sizeof(sa));
+	sigfillset(&sa.sa_mask);
+	sa.sa_handler = on_fatal_signal;
+	for (i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]); i++)
+		sigaction(fatal_sigs[i], &sa, NULL);
+	/* No SA_RESTART: the run loop must come back to look. */
+	sa.sa_handler = on_sigchld;
+	sigaction(SIGCHLD, &sa, NULL);
+	/* A closed stdout is a console problem, not a reason to die. */
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* In the run loop: if a task has died, the launcher ends too. */
+static void reap_tasks(void)
+{
+	struct dev *d;
+	struct vq *vq;
+	unsigned int s;
+	int st;
+
+	task_died = 0;
+	for_each_vq(d, vq, s) {
+		if (!vq->task || waitpid(vq->task, &st, WNOHANG) != vq->task)
+			continue;
+		vq->task = 0;
+		/* A task that stops itself has said why already. */
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
+			exit(1);
+		if (WIFSIGNALED(st))
+			fatal("%s queue %s: service task killed by %s",
+			      d->name, vq->name, strsignal(WTERMSIG(st)));
+		fatal("%s queue %s: service task exited with status %d",
+		      d->name, vq->name, WEXITSTATUS(st));
+	}
+}
+
+/*
+ * The devices.
+ *
+ * Each is a PCI function in its own slot of bus 0, with one BAR0 holding
+ * the virtio registers and its device-specific configuration, one
+ * interrupt line, and the queues the specification gives it.  The console
+ * is always slot 1; the others follow in command-line order.
+ */
+static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass);
+
+static unsigned int ndevs;
+static u8 next_irq = 1;		/* line 0 is the guest's timer */
+
+static struct dev *new_device(const char *name, u16 type, u8 class,
+			      u8 subclass, u32 config_len)
+{
+	struct dev *d = calloc(1, sizeof(*d));
+
+	if (!d || !(d->config = calloc(1, config_len + 1)))
+		fatal("out of memory");
+	d->name = name;
+	d->slot = ++ndevs;
+	d->irq = next_irq++;
+	d->fd = -1;
+	d->features = 1ULL << VIRTIO_F_VERSION_1;
+	d->config_len = config_len;
+	d->regs_len = 60 + config_len;	/* the common block, then config */
+	for (d->bar_size = 16; d->bar_size < d->regs_len; d->bar_size <<= 1)
+		;
+	d->bar = alloc_bar(d->bar_size);
+	pci_init(d, type, class, subclass);
+	slots[d->slot] = d;
+	verbose("%s: PCI 00:%02x.0, interrupt %u, registers at %#x",
+		name, d->slot, d->irq, d->bar);
+	return d;
+}
+
+static void add_vq(struct dev *d, const char *name,
+		   void (*service)(struct vq *vq))
+{
+	struct vq *vq = &d->vq[d->nvq];
+
+	vq->dev = d;
+	vq->name = name;
+	vq->index = d->nvq++;
+	vq->service = service;
+	vq->size = QUEUE_MAX;
+	vq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vq->efd < 0)
+		fatal_errno("cannot create an eventfd");
+}
+
+/*
+ * The console: stdin to the guest's receiveq, its transmitq to stdout.
+ * VIRTIO_CONSOLE_F_EMERG_WRITE also lets the guest write one character at
+ * a time through emerg_wr, before any queue exists.
+ */
+static void console_ctrl_c(struct dev *d, long n, u8 first)
+{
+	struct timespec now;
+
+	if (n != 1 || first != 3) {
+		d->ctrl_c = 0;
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (d->ctrl_c++ == 0)
+		d->ctrl_c_first = now;
+	if (d->ctrl_c < 3)
+		return;
+	d->ctrl_c = 0;
+	/* Three ^C, each its own read, within a second: the user means it. */
+	if ((now.tv_sec - d->ctrl_c_first.tv_sec) * 1000000000LL +
+		    now.tv_nsec - d->ctrl_c_first.tv_nsec <= 1000000000LL)
+		raw_syscall(SYS_kill, launcher_pid, SIGINT, 0, 0, 0);
+}
+
+static void console_rx(struct vq *vq)
+{
+	struct chain c;
+	long n;
+	u8 first = 0;
+	unsigned int i;
+
+	vq_wait(vq, &c);
+	vq_only_in(vq, &c, "5.3.6.1");
+	if (!iov_bytes(c.iov, c.in)) {
+		vq_push(vq, c.head, 0);
+		return;
+	}
+	while ((n = sys_readv(STDIN_FILENO, c.iov, c.in)) == -EAGAIN ||
+	       n == -EINTR)
+		sys_poll1(STDIN_FILENO, -1);
+	if (n <= 0) {
+		say("console: %s; the guest gets no more input",
+		    n ? raw_strerror(n) : "end of input");
+		for (;;)
+			sys_poll1(-1, -1);
+	}
+	for (i = 0; i < c.in; i++) {
+		if (c.iov[i].iov_len) {
+			first = *(u8 *)c.iov[i].iov_base;
+			break;
+		}
+	}
+	vq_push(vq, c.head, n);
+	/* Typing is interactive: interrupt now, not when we next sleep. */
+	vq_interrupt(vq);
+	console_ctrl_c(vq->dev, n, first);
+}
+
+static void console_tx(struct vq *vq)
+{
+	struct chain c;
+	struct iovec *iov;
+	unsigned int n;
+	long r;
+
+	vq_wait(vq, &c);
+	vq_only_out(vq, &c, "5.3.6.1");
+	for (iov = c.iov, n = c.out; iov_skip(&iov, &n, 0), n;) {
+		r = sys_writev(STDOUT_FILENO, iov, n);
+		if (r == -EAGAIN) {
+			struct pollfd p = { .fd = STDOUT_FILENO,
+					    .events = POLLOUT };
+
+			raw_syscall(SYS_poll, (long)&p, 1, -1, 0, 0);
+			continue;
+		}
+		if (r < 0 && r != -EINTR) {
+			verbose("console: writing guest output: %s",
+				raw_strerror(r));
+			break;
+		}
+		if (r > 0)
+			iov_skip(&iov, &n, r);
+	}
+	vq_push(vq, c.head, 0);
+}
+
+static bool console_config_write(struct dev *d, u32 off, unsigned int width,
+				 u32 val)
+{
+	u8 ch = val;
+
+	if (off != offsetof(struct virtio_console_config, emerg_wr))
+		return false;
+	if (width != 4)
+		bad_driver(d, NULL, "4.1.3.1",
+			   "%u-bit write to emerg_wr, a 32-bit field",
+			   width * 8);
+	raw_syscall(SYS_write, STDOUT_FILENO, (long)&ch, 1, 0, 0);
+	return true;
+}
+
+static void setup_console(void)
+{
+	struct dev *d = new_device("console", VIRTIO_ID_CONSOLE, 0x07, 0x00,
+				   sizeof(struct virtio_console_config));
+
+	add_vq(d, "receiveq", console_rx);
+	add_vq(d, "transmitq", console_tx);
+	d->features |= 1ULL << VIRTIO_CONSOLE_F_EMERG_WRITE;
+	d->config_write = console_config_write;
+}
+
+/*
+ * The network: a tap device on the host, its frames passed to and from
+ * the guest's queues.  The tap speaks virtio's own 12-byte header
+ * (IFF_VNET_HDR), so frames cross unchanged in both directions.
+ */
+static void net_rx(struct vq *vq)
+{
+	struct chain c;
+	long n;
+
+	vq_wait(vq, &c);
+	vq_only_in(vq, &c, "5.1.6");
+	/* About to wait for a frame: first tell the guest of the last ones. */
+	if (vq->pending && sys_poll1(vq->dev->fd, 0) == 0)
+		vq_interrupt(vq);
+	while ((n = sys_readv(vq->dev->fd, c.iov, c.in)) == -EINTR)
+		;
+	if (n < 0) {
+		verbose("net: reading the tap device: %s", raw_strerror(n));
+		n = 0;
+	}
+	vq_push(vq, c.head, n);
+}
+
+static void net_tx(struct vq *vq)
+{
+	struct chain c;
+	long n;
+
+	vq_wait(vq, &c);
+	vq_only_out(vq, &c, "5.1.6");
+	n = sys_writev(vq->dev->fd, c.iov, c.out);
+	if (n < 0)
+		verbose("net: writing to the tap device: %s", raw_strerror(n));
+	vq_push(vq, c.head, 0);
+}
+
+static int open_tap(char name[IFNAMSIZ])
+{
+	int hdr = sizeof(struct virtio_net_hdr_v1);
+	struct ifreq ifr;
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		fatal_errno("cannot open /dev/net/tun");
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
+	strcpy(ifr.ifr_name, "tap%d");
+	if (ioctl(fd, TUNSETIFF, &ifr))
+		fatal_errno("cannot create a tap device");
+	/* The guest takes checksum and segmentation work off the host. */
+	if (ioctl(fd, TUNSETOFFLOAD,
+		  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN))
+		fatal_errno("cannot set offloads on %s", ifr.ifr_name);
+	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr))
+		fatal_errno("cannot set the header size on %s", ifr.ifr_name);
+	memcpy(name, ifr.ifr_name, IFNAMSIZ);
+	return fd;
+}
+
+/* Give the tap device its address, or put it in its bridge; bring it up. */
+static void configure_tap(const char tap[IFNAMSIZ], const struct dev_arg *a)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+
+	if (s < 0)
+		fatal_errno("cannot open a socket to configure %s", tap);
+	memset(&ifr, 0, sizeof(ifr));
+	if (a->bridge) {
+		memcpy(ifr.ifr_name, a->ifname, IFNAMSIZ);
+		ifr.ifr_ifindex = if_nametoindex(tap);
+		if (ioctl(s, SIOCBRADDIF, &ifr))
+			fatal_errno("cannot add %s to bridge %s", tap,
+				    a->ifname);
+	} else {
+		struct sockaddr_in sin = { .sin_family = AF_INET,
+					   .sin_addr = a->ip };
+
+		memcpy(ifr.ifr_name, tap, IFNAMSIZ);
+		memcpy(&ifr.ifr_addr, &sin, sizeof(sin));
+		if (ioctl(s, SIOCSIFADDR, &ifr))
+			fatal_errno("cannot give %s address %s", tap,
+				    inet_ntoa(a->ip));
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, tap, IFNAMSIZ);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr))
+		fatal_errno("cannot read the flags of %s", tap);
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr))
+		fatal_errno("cannot bring %s up", tap);
+	close(s);
+}
+
+static void setup_net(const struct dev_arg *a)
+{
+	static const unsigned int offloads[] = {
+		VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM,
+		VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
+		VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_HOST_TSO4,
+		VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN,
+	};
+	/* mac, status, max_virtqueue_pairs and mtu, as lguest always had. */
+	struct dev *d = new_device("net", VIRTIO_ID_NET, 0x02, 0x00,
+				   offsetof(struct virtio_net_config, speed));
+	char tap[IFNAMSIZ];
+	unsigned int i;
+
+	d->fd = open_tap(tap);
+	configure_tap(tap, a);
+	add_vq(d, "receiveq", net_rx);
+	add_vq(d, "transmitq", net_tx);
+	for (i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
+		d->features |= 1ULL << offloads[i];
+	d->features |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
+	if (a->has_mac) {
+		d->features |= 1ULL << VIRTIO_NET_F_MAC;
+		memcpy(d->config + offsetof(struct virtio_net_config, mac),
+		       a->mac, 6);
+	}
+	verbose("net: %s, %s %s", tap, a->bridge ? "in bridge" : "address",
+		a->bridge ? a->ifname : inet_ntoa(a->ip));
+}
+
+/*
+ * The block device: a file (or block device) of the host, in 512-byte
+ * sectors.  Every request is checked against the capacity before a byte
+ * moves, so the file never grows and never changes outside a valid write.
+ */
+static bool iov_take(struct iovec **iov, unsigned int *n, void *dst,
+		     size_t len)
+{
+	u8 *p = dst;
+
+	while (len) {
+		size_t part;
+
+		iov_skip(iov, n, 0);
+		if (!*n)
+			return false;
+		part = len < (*iov)->iov_len ? len : (*iov)->iov_len;
+		memcpy(p, (*iov)->iov_base, part);
+		iov_skip(iov, n, part);
+		p += part;
+		len -= part;
+	}
+	return true;
+}
+
+static void block_check_range(struct vq *vq, u64 sector, u64 len,
+			      const char *op)
+{
+	u64 cap = vq->dev->sectors;
+
+	if (sector > cap || len > (cap - sector) * 512)
+		bad_driver(vq->dev, vq, "5.2.6.1",
+			   "%s of %llu bytes at sector %llu goes past the end "
+			   "of the disk (%llu sectors)", op, len, sector, cap);
+}
+
+/* Read or write all of the iovecs at 'off'; false on an I/O error. */
+static bool block_io(struct vq *vq, struct iovec *iov, unsigned int n,
+		     u64 off, bool write)
+{
+	int fd = vq->dev->fd;
+
+	for (iov_skip(&iov, &n, 0); n; iov_skip(&iov, &n, 0)) {
+		long r = write ? sys_pwritev(fd, iov, n, off)
+			       : sys_preadv(fd, iov, n, off);
+
+		if (r == -EINTR)
+			continue;
+		if (r <= 0) {
+			say("block: %s at byte %llu: %s",
+			    write ? "write" : "read", off,
+			    r ? raw_strerror(r) : "unexpected end of file");
+			return false;
+		}
+		iov_skip(&iov, &n, r);
+		off += r;
+	}
+	return true;
+}
+
+static void block_request(struct vq *vq)
+{
+	struct virtio_blk_outhdr h;
+	struct iovec *out;
+	struct chain c;
+	unsigned int nout, i;
+	u8 *status = NULL, st;
+	u32 used = 1;
+	u64 len;
+
+	vq_wait(vq, &c);
+	out = c.iov;
+	nout = c.out;
+	if (!iov_take(&out, &nout, &h, sizeof(h)))
+		bad_driver(vq->dev, vq, "5.2.6",
+			   "request header shorter than its %zu bytes",
+			   sizeof(h));
+	/* The status is the last byte the device may write. */
+	for (i = c.out + c.in; i-- > c.out;) {
+		if (c.iov[i].iov_len) {
+			status = (u8 *)c.iov[i].iov_base + --c.iov[i].iov_len;
+			break;
+		}
+	}
+	if (!status)
+		bad_driver(vq->dev, vq, "5.2.6",
+			   "request has no device-writable byte for its status");
+
+	switch (h.type) {
+	case VIRTIO_BLK_T_IN:
+		len = iov_bytes(c.iov + c.out, c.in);
+		block_check_range(vq, h.sector, len, "read");
+		st = block_io(vq, c.iov + c.out, c.in, h.sector * 512, false)
+			     ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		if (st == VIRTIO_BLK_S_OK)
+			used += len;
+		break;
+	case VIRTIO_BLK_T_OUT:
+		len = iov_bytes(out, nout);
+		block_check_range(vq, h.sector, len, "write");
+		st = block_io(vq, out, nout, h.sector * 512, true)
+			     ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		if (h.sector)
+			bad_driver(vq->dev, vq, "5.2.6.1",
+				   "flush request with sector %llu, not 0",
+				   (u64)h.sector);
+		st = raw_syscall(SYS_fdatasync, vq->dev->fd, 0, 0, 0, 0)
+			     ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+		break;
+	default:
+		/*
+		 * The original served any other type as a read of sector 0,
+		 * so GET_ID returned the disk's first bytes as its serial.
+		 * The specification's answer is "unsupported".
+		 */
+		st = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+	WRITE_ONCE(*status, st);
+	vq_push(vq, c.head, used);
+}
+
+static void setup_block(const struct dev_arg *a)
+{
+	struct dev *d = new_device("block", VIRTIO_ID_BLOCK, 0x01, 0x80,
+				   offsetof(struct virtio_blk_config,
+					    max_discard_sectors));
+	struct virtio_blk_config *conf = (void *)d->config;
+
+	d->fd = a->fd;
+	d->sectors = a->bytes / 512;
+	add_vq(d, "requestq", block_request);
+	conf->capacity = d->sectors;
+	/* Header and status take two descriptors of a full queue. */
+	d->features |= 1ULL << VIRTIO_BLK_F_SEG_MAX;
+	conf->seg_max = QUEUE_MAX - 2;
+	/* Our writes land in the host's page cache: offer a flush. */
+	d->features |= 1ULL << VIRTIO_BLK_F_FLUSH;
+	verbose("block: '%s', %llu sectors", a->text, d->sectors);
+}
+
+/* The entropy device: guest buffers filled from /dev/urandom. */
+static void rng_request(struct vq *vq)
+{
+	struct iovec *iov;
+	struct chain c;
+	unsigned int n;
+	u32 total = 0;
+
+	vq_wait(vq, &c);
+	vq_only_in(vq, &c, "5.4.6.1");
+	for (iov = c.iov, n = c.in; iov_skip(&iov, &n, 0), n;) {
+		long r = sys_readv(vq->dev->fd, iov, n);
+
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			fatal("rng: reading /dev/urandom: %s",
+			      r ? raw_strerror(r) : "end of file");
+		iov_skip(&iov, &n, r);
+		total += r;
+	}
+	vq_push(vq, c.head, total);
+}
+
+static void setup_rng(void)
+{
+	struct dev *d = new_device("rng", VIRTIO_ID_RNG, 0xff, 0x00, 0);
+
+	d->fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+	if (d->fd < 0)
+		fatal_errno("cannot open /dev/urandom");
+	add_vq(d, "requestq", rng_request);
+}
+
+/*
+ * The transport: PCI configuration space and the virtio 1.0 registers.
+ *
+ * The guest's PCI code finds our devices through configuration mechanism
+ * #1 (I/O ports 0xCF8 and 0xCFC), its virtio driver walks their capability
+ * lists, and from then on it drives each device through BAR0.  Two entry
+ * points are all the running side needs: port_io() and mmio_access().
+ * This is where every rule the driver must follow is checked, so both
+ * ways of running a guest are equally strict.
+ *
+ * Configuration space, as the original lguest laid it out:
+ *   0x00  the standard header; BAR0 at 0x10, capabilities from 0x40
+ *   0x40  common configuration capability  -> BAR0 + 0  (56 bytes)
+ *   0x50  notification capability           -> BAR0 + 56 (2 bytes)
+ *   0x64  ISR capability                    -> BAR0 + 58 (1 byte)
+ *   0x74  device configuration capability   -> BAR0 + 60
+ *   0x84  PCI configuration access capability, data at 0x94
+ * The list runs 0x40, 0x50, 0x64, 0x84, then 0x74 if there is device
+ * configuration.  BAR0 byte 59 is padding.
+ */
+enum {
+	CAP_COMMON = 0x40,
+	CAP_NOTIFY = 0x50,
+	CAP_ISR = 0x64,
+	CAP_DEVICE = 0x74,
+	CAP_PCI_CFG = 0x84,
+	PCI_CFG_SIZE = 0x98,
+	WIN_BAR = CAP_PCI_CFG + offsetof(struct virtio_pci_cap, bar),
+	WIN_OFFSET = CAP_PCI_CFG + offsetof(struct virtio_pci_cap, offset),
+	WIN_LENGTH = CAP_PCI_CFG + offsetof(struct virtio_pci_cap, length),
+	WIN_DATA = CAP_PCI_CFG + sizeof(struct virtio_pci_cap),
+};
+
+enum {
+	BAR_NOTIFY = sizeof(struct virtio_pci_common_cfg),
+	BAR_ISR = BAR_NOTIFY + 2,
+	BAR_PAD = BAR_ISR + 1,
+	BAR_DEVICE = BAR_PAD + 1,
+};
+
+#define CC(field) offsetof(struct virtio_pci_common_cfg, field)
+
+/* The host bridge at 00:00.0, which Linux's PCI probe looks for. */
+static struct dev host_bridge = { .name = "host-bridge" };
+
+static void put_cap(u8 *cfg, u8 at, u8 type, u8 next, u32 off, u32 len,
+		    u8 cap_len)
+{
+	cfg[at + offsetof(struct virtio_pci_cap, cap_vndr)] = PCI_CAP_ID_VNDR;
+	cfg[at + offsetof(struct virtio_pci_cap, cap_next)] = next;
+	cfg[at + offsetof(struct virtio_pci_cap, cap_len)] = cap_len;
+	cfg[at + offsetof(struct virtio_pci_cap, cfg_type)] = type;
+	cfg[at + offsetof(struct virtio_pci_cap, bar)] = 0;
+	le_put(cfg + at + offsetof(struct virtio_pci_cap, offset), 4, off);
+	le_put(cfg + at + offsetof(struct virtio_pci_cap, length), 4, len);
+}
+
+static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass)
+{
+	u8 *c = d->cfg;
+
+	_Static_assert(sizeof(d->cfg) == PCI_CFG_SIZE, "config space size");
+	/* Virtio 1.0 IDs (4.1.2): modern devices are 0x1040 + type. */
+	le_put(c + PCI_VENDOR_ID, 2, 0x1AF4);
+	le_put(c + PCI_DEVICE_ID, 2, 0x1040 + type);
+	le_put(c + PCI_STATUS, 2, PCI_STATUS_CAP_LIST);
+	c[PCI_REVISION_ID] = 1;
+	c[PCI_CLASS_DEVICE] = subclass;
+	c[PCI_CLASS_DEVICE + 1] = class;
+	le_put(c + PCI_BASE_ADDRESS_0, 4, d->bar);
+	le_put(c + PCI_SUBSYSTEM_ID, 2, 0x40);
+	c[PCI_CAPABILITY_LIST] = CAP_COMMON;
+	c[PCI_INTERRUPT_LINE] = d->irq;
+	c[PCI_INTERRUPT_PIN] = 0;
+
+	put_cap(c, CAP_COMMON, VIRTIO_PCI_CAP_COMMON_CFG, CAP_NOTIFY, 0,
+		sizeof(struct virtio_pci_common_cfg), 16);
+	/* notify_off_multiplier 0: every queue notifies at one address. */
+	put_cap(c, CAP_NOTIFY, VIRTIO_PCI_CAP_NOTIFY_CFG, CAP_ISR, BAR_NOTIFY,
+		2, sizeof(struct virtio_pci_notify_cap));
+	put_cap(c, CAP_ISR, VIRTIO_PCI_CAP_ISR_CFG, CAP_PCI_CFG, BAR_ISR, 1, 16);
+	put_cap(c, CAP_PCI_CFG, VIRTIO_PCI_CAP_PCI_CFG,
+		d->config_len ? CAP_DEVICE : 0, 0, 0,
+		sizeof(struct virtio_pci_cfg_cap));
+	put_cap(c, CAP_DEVICE, VIRTIO_PCI_CAP_DEVICE_CFG, 0, BAR_DEVICE,
+		d->config_len, 16);
+}
+
+static void pci_init_bus(void)
+{
+	host_bridge.cfg[PCI_CLASS_DEVICE + 1] = 0x06;	/* bridge */
+	host_bridge.cfg[PCI_CLASS_DEVICE] = 0x00;	/* host bridge */
+	slots[0] = &host_bridge;
+}
+
+/*
+ * The virtio registers in BAR0 (virtio 1.0 4.1.4.3), by offset.  A driver
+ * must reach each with an access of its own width (4.1.3.1).
+ */
+static const struct {
+	u8 width;
+	const char *name;
+} regs[BAR_DEVICE] = {
+	[CC(device_feature_select)] = { 4, "device_feature_select" },
+	[CC(device_feature)] = { 4, "device_feature" },
+	[CC(guest_feature_select)] = { 4, "driver_feature_select" },
+	[CC(guest_feature)] = { 4, "driver_feature" },
+	[CC(msix_config)] = { 2, "msix_config" },
+	[CC(num_queues)] = { 2, "num_queues" },
+	[CC(device_status)] = { 1, "device_status" },
+	[CC(config_generation)] = { 1, "config_generation" },
+	[CC(queue_select)] = { 2, "queue_select" },
+	[CC(queue_size)] = { 2, "queue_size" },
+	[CC(queue_msix_vector)] = { 2, "queue_msix_vector" },
+	[CC(queue_enable)] = { 2, "queue_enable" },
+	[CC(queue_notify_off)] = { 2, "queue_notify_off" },
+	[CC(queue_desc_lo)] = { 4, "queue_desc (low)" },
+	[CC(queue_desc_hi)] = { 4, "queue_desc (high)" },
+	[CC(queue_avail_lo)] = { 4, "queue_avail (low)" },
+	[CC(queue_avail_hi)] = { 4, "queue_avail (high)" },
+	[CC(queue_used_lo)] = { 4, "queue_used (low)" },
+	[CC(queue_used_hi)] = { 4, "queue_used (high)" },
+	[BAR_NOTIFY] = { 2, "the queue notify register" },
+	[BAR_ISR] = { 1, "ISR status" },
+	[BAR_PAD] = { 1, "padding" },
+};
+
+/* Check the width of an access to a register; returns its name. */
+static const char *reg_access(struct dev *d, u32 off, unsigned int width,
+			      const char *op)
+{
+	u32 start = off;
+
+	if (regs[off].width == width)
+		return regs[off].name;
+	while (!regs[start].width)
+		start--;
+	if (start != off)
+		bad_driver(d, NULL, "4.1.3.1",
+			   "%u-bit %s at BAR0 offset %u, inside %s", width * 8,
+			   op, off, regs[start].name);
+	bad_driver(d, NULL, "4.1.3.1", "%u-bit %s of %s, a %u-bit field",
+		   width * 8, op, regs[off].name, regs[off].width * 8);
+}
+
+static bool status_has(const struct dev *d, u8 bit)
+{
+	return d->status & bit;
+}
+
+/* Steps 3 and 4 of 3.1.1: features are read and written after DRIVER. */
+static void need_driver(struct dev *d, const char *reg, const char *op)
+{
+	if (!status_has(d, VIRTIO_CONFIG_S_DRIVER))
+		bad_driver(d, NULL, "3.1.1", "%s of %s before the driver set "
+			   "DRIVER", op, reg);
+}
+
+/* Feature writes belong between DRIVER and FEATURES_OK (3.1.1). */
+static void feature_window(struct dev *d, const char *reg)
+{
+	need_driver(d, reg, "write");
+	if (status_has(d, VIRTIO_CONFIG_S_FEATURES_OK))
+		bad_driver(d, NULL, "3.1.1", "write of %s after FEATURES_OK: "
+			   "the features are settled", reg);
+}
+
+/* The queue queue_select names, for reading: NULL if there is none. */
+static struct vq *selected(struct dev *d)
+{
+	return d->qsel < d->nvq ? &d->vq[d->qsel] : NULL;
+}
+
+/* The queue queue_select names, for setting up: it must exist. */
+static struct vq *selected_for(struct dev *d, const char *reg)
+{
+	struct vq *vq = selected(d);
+
+	if (!vq)
+		bad_driver(d, NULL, "4.1.5.1.3",
+			   "write of %s while queue_select is %u, which names "
+			   "no queue (its queue_size reads 0)", reg, d->qsel);
+	return vq;
+}
+
+static void drain_eventfd(int fd)
+{
+	u64 count;
+
+	while (read(fd, &count, sizeof(count)) == sizeof(count))
+		;
+}
+
+/* Writing 0 to device_status resets the device (4.1.4.3.1). */
+static void reset_device(struct dev *d)
+{
+	struct vq *vq;
+
+	verbose("%s: reset", d->name);
+	for (vq = d->vq; vq < d->vq + d->nvq; vq++) {
+		task_stop(vq);
+		drain_eventfd(vq->efd);
+		vq->size = QUEUE_MAX;
+		vq->enabled = false;
+		vq->desc_gpa = vq->avail_gpa = vq->used_gpa = 0;
+		vq->num = 0;
+		vq->desc = NULL;
+		vq->avail = NULL;
+		vq->used = NULL;
+		vq->last_avail = vq->used_idx = 0;
+		vq->pending = 0;
+	}
+	d->accepted = 0;
+	d->dfsel = d->gfsel = 0;
+	d->status = 0;
+	d->qsel = 0;
+	d->unread_features_ok = false;
+	d->gave_up = false;
+	__atomic_store_n(&d->isr, 0, __ATOMIC_SEQ_CST);
+}
+
+/* Set when the running side can only reach 32-bit guest addresses. */
+static bool queues_below_4g;
+
+/* queue_enable: check the rings the driver set up, and map them. */
+static void enable_queue(struct dev *d, struct vq *vq)
+{
+	u64 n = vq->size;
+
+	if (!status_has(d, VIRTIO_CONFIG_S_FEATURES_OK))
+		bad_driver(d, vq, "3.1.1",
+			   "queue enabled before FEATURES_OK");
+	if (queues_below_4g &&
+	    (vq->desc_gpa | vq->avail_gpa | vq->used_gpa) >> 32)
+		bad_driver(d, vq, "2.4",
+			   "64-bit queue address (desc %#llx, avail %#llx, "
+			   "used %#llx): lguest guest memory is below 4 GiB",
+			   vq->desc_gpa, vq->avail_gpa, vq->used_gpa);
+	if (vq->desc_gpa % 16 || vq->avail_gpa % 2 || vq->used_gpa % 4)
+		bad_driver(d, vq, "2.4.1",
+			   "misaligned queue (desc %#llx, avail %#llx, used "
+			   "%#llx: they need 16, 2 and 4)", vq->desc_gpa,
+			   vq->avail_gpa, vq->used_gpa);
+	vq->desc = vq_mem(vq, vq->desc_gpa, 16 * n, "descriptor table");
+	vq->avail = vq_mem(vq, vq->avail_gpa, 6 + 2 * n, "available ring");
+	vq->used = vq_mem(vq, vq->used_gpa, 6 + 8 * n, "used ring");
+	if (READ_ONCE(vq->used->flags))
+		bad_driver(d, vq, "2.4.9.1",
+			   "used ring flags are %#x when the queue is enabled: "
+			   "the driver must zero them", READ_ONCE(vq->used->flags));
+	vq->num = n;
+	vq->last_avail = vq->used_idx = 0;
+	vq->pending = 0;
+	vq->enabled = true;
+	verbose("%s queue %s: %u entries, desc %#llx avail %#llx used %#llx",
+		d->name, vq->name, vq->num, vq->desc_gpa, vq->avail_gpa,
+		vq->used_gpa);
+}
+
+/*
+ * device_status: the driver walks ACKNOWLEDGE, DRIVER, FEATURES_OK,
+ * DRIVER_OK, one bit at a time and in that order (3.1.1), never clearing
+ * one (2.1.1).  At DRIVER_OK the device goes live: its queues get tasks.
+ */
+static void write_status(struct dev *d, u8 val)
+{
+	static const u8 order[] = { VIRTIO_CONFIG_S_ACKNOWLEDGE,
+				    VIRTIO_CONFIG_S_DRIVER,
+				    VIRTIO_CONFIG_S_FEATURES_OK,
+				    VIRTIO_CONFIG_S_DRIVER_OK };
+	u8 old = d->status, added = val & ~old, before = 0;
+	unsigned int i;
+	struct vq *vq;
+
+	verbose("%s: status %#x -> %#x", d->name, old, val);
+	if (!val) {
+		reset_device(d);
+		return;
+	}
+	if (old & ~val)
+		bad_driver(d, NULL, "2.1.1",
+			   "device_status %#x -> %#x clears a bit", old, val);
+	/*
+	 * FAILED means the driver gave up on the device (2.1, 3.1.1); Linux
+	 * sets it whenever a probe fails.  The original stopped here with
+	 * "unknown status bit"; the specification allows it at any time, so
+	 * we record it and say so once.
+	 */
+	if (added & VIRTIO_CONFIG_S_FAILED) {
+		added &= ~VIRTIO_CONFIG_S_FAILED;
+		if (!d->gave_up)
+			say("%s 00:%02x.0: the driver gave up on the device "
+			    "(FAILED; status %#x)", d->name, d->slot, val);
+		d->gave_up = true;
+	}
+	if (!added) {
+		d->status = val;
+		return;
+	}
+	for (i = 0; i < sizeof(order) && order[i] != added; i++)
+		before |= order[i];
+	if (i == sizeof(order))
+		bad_driver(d, NULL, "3.1.1",
+			   "device_status %#x -> %#x sets bits out of the "
+			   "initialization sequence", old, val);
+	if ((old & ~VIRTIO_CONFIG_S_FAILED) != before)
+		bad_driver(d, NULL, "3.1.1",
+			   "device_status %#x -> %#x skips or repeats a step of "
+			   "the initialization sequence", old, val);
+	if (added == VIRTIO_CONFIG_S_FEATURES_OK)
+		d->unread_features_ok = true;
+	if (added == VIRTIO_CONFIG_S_DRIVER_OK) {
+		if (d->unread_features_ok)
+			bad_driver(d, NULL, "3.1.1",
+				   "DRIVER_OK without re-reading device_status "
+				   "after FEATURES_OK");
+		d->status = val;
+		for (vq = d->vq; vq < d->vq + d->nvq; vq++)
+			if (vq->enabled)
+				task_start(vq);
+		return;
+	}
+	d->status = val;
+}
+
+static void write_queue_addr(struct dev *d, u32 off, const char *reg,
+			     u32 val)
+{
+	struct vq *vq = selected_for(d, reg);
+	u64 *field, shift = off % 8 ? 32 : 0;
+
+	if (vq->enabled)
+		bad_driver(d, vq, "4.1.4.3.2",
+			   "%s written while the queue is enabled", reg);
+	if (!status_has(d, VIRTIO_CONFIG_S_FEATURES_OK))
+		bad_driver(d, vq, "3.1.1", "%s written before FEATURES_OK",
+			   reg);
+	if (d->unread_features_ok)
+		bad_driver(d, vq, "3.1.1",
+			   "%s written before re-reading device_status after "
+			   "FEATURES_OK", reg);
+	if (off < CC(queue_avail_lo))
+		field = &vq->desc_gpa;
+	else if (off < CC(queue_used_lo))
+		field = &vq->avail_gpa;
+	else
+		field = &vq->used_gpa;
+	*field = (*field & ~(0xFFFFFFFFULL << shift)) | (u64)val << shift;
+}
+
+/* The driver kicks queue 'val' (4.1.5.2): wake its task. */
+static void notify_queue(struct dev *d, u32 val)
+{
+	u64 one = 1;
+
+	if (val >= d->nvq)
+		bad_driver(d, NULL, "4.1.5.2",
+			   "notification for queue %u; the device has %u",
+			   val, d->nvq);
+	if (!status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
+		bad_driver(d, &d->vq[val], "3.1.1",
+			   "notified before DRIVER_OK");
+	if (write(d->vq[val].efd, &one, sizeof(one)) != sizeof(one))
+		fatal_errno("%s: cannot notify queue %u", d->name, val);
+}
+
+static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
+{
+	const char *reg;
+	struct vq *vq;
+
+	if (off >= BAR_DEVICE) {
+		off -= BAR_DEVICE;
+		if (off < d->config_len && d->config_write &&
+		    d->config_write(d, off, width, val))
+			return;
+		bad_driver(d, NULL, "3.1.1",
+			   "%u-bit write of %#x to device configuration offset "
+			   "%u, which the driver may not write", width * 8, val,
+			   off);
+	}
+	reg = reg_access(d, off, width, "write");
+	switch (off) {
+	case CC(device_feature_select):
+		feature_window(d, reg);
+		d->dfsel = val;
+		return;
+	case CC(guest_feature_select):
+		/* As the original: our devices have feature bits 0 to 63. */
+		if (val > 1)
+			bad_driver(d, NULL, "4.1.4.3",
+				   "driver_feature_select %u: feature bits go "
+				   "up to 63", val);
+		feature_window(d, reg);
+		d->gfsel = val;
+		return;
+	case CC(guest_feature):
+		feature_window(d, reg);
+		d->accepted &= ~(0xFFFFFFFFULL << 32 * d->gfsel);
+		d->accepted |= (u64)val << 32 * d->gfsel;
+		if (d->accepted & ~d->features)
+			bad_driver(d, NULL, "2.2.1",
+				   "driver accepted features %#llx, but the "
+				   "device offered only %#llx", d->accepted,
+				   d->features);
+		return;
+	case CC(msix_config):
+	case CC(queue_msix_vector):
+		bad_driver(d, NULL, "4.1.5.1.2",
+			   "write of %#x to %s: the device has no MSI-X "
+			   "capability", val, reg);
+	case CC(device_status):
+		write_status(d, val);
+		return;
+	case CC(queue_select):
+		d->qsel = val;
+		return;
+	case CC(queue_size):
+		vq = selected_for(d, reg);
+		if (!val || (val & (val - 1)))
+			bad_driver(d, vq, "4.1.4.3.2",
+				   "queue_size %u is not a power of 2", val);
+		if (val > QUEUE_MAX)
+			bad_driver(d, vq, "4.1.4.3",
+				   "queue_size %u is above the device's %u: a "
+				   "driver may only reduce it", val, QUEUE_MAX);
+		if (vq->enabled)
+			bad_driver(d, vq, "4.1.4.3.2",
+				   "queue_size changed while the queue is "
+				   "enabled");
+		vq->size = val;
+		return;
+	case CC(queue_enable):
+		vq = selected_for(d, reg);
+		if (val != 1)
+			bad_driver(d, vq, "4.1.4.3.2",
+				   "queue_enable written with %u: only 1 may be "
+				   "written", val);
+		if (status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
+			bad_driver(d, vq, "3.1.1",
+				   "queue enabled after DRIVER_OK");
+		enable_queue(d, vq);
+		return;
+	case CC(queue_desc_lo):
+	case CC(queue_desc_hi):
+	case CC(queue_avail_lo):
+	case CC(queue_avail_hi):
+	case CC(queue_used_lo):
+	case CC(queue_used_hi):
+		write_queue_addr(d, off, reg, val);
+		return;
+	case BAR_NOTIFY:
+		notify_queue(d, val);
+		return;
+	case BAR_ISR:
+		bad_driver(d, NULL, "4.1.4.5", "write of %#x to ISR status, "
+			   "which only the device writes", val);
+	}
+	bad_driver(d, NULL, "4.1.4.3.2", "write of %#x to %s, which is "
+		   "read-only", val, reg);
+}
+
+static u32 queue_reg(struct dev *d, u32 off, const char *reg)
+{
+	struct vq *vq = selected(d);
+
+	need_driver(d, reg, "read");
+	if (off == CC(queue_select))
+		return d->qsel;
+	if (!vq)
+		return 0;	/* queue_size 0: no such queue (4.1.4.3.1) */
+	switch (off) {
+	case CC(queue_size):
+		return vq->size;
+	case CC(queue_enable):
+		return vq->enabled;
+	case CC(queue_desc_lo):
+		return vq->desc_gpa;
+	case CC(queue_desc_hi):
+		return vq->desc_gpa >> 32;
+	case CC(queue_avail_lo):
+		return vq->avail_gpa;
+	case CC(queue_avail_hi):
+		return vq->avail_gpa >> 32;
+	case CC(queue_used_lo):
+		return vq->used_gpa;
+	case CC(queue_used_hi):
+		return vq->used_gpa >> 32;
+	}
+	return 0;	/* queue_msix_vector, queue_notify_off */
+}
+
+static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
+{
+	const char *reg;
+
+	if (off >= BAR_DEVICE) {
+		off -= BAR_DEVICE;
+		if (off >= d->config_len || width > d->config_len - off)
+			bad_driver(d, NULL, "4.1.4.6",
+				   "%u-byte read at device configuration "
+				   "offset %u, past its end (%u bytes)", width,
+				   off, d->config_len);
+		if (off % width)
+			bad_driver(d, NULL, "4.1.3.1",
+				   "misaligned %u-byte read at device "
+				   "configuration offset %u", width, off);
+		need_driver(d, "device configuration", "read");
+		return le_get(d->config + off, width);
+	}
+	reg = reg_access(d, off, width, "read");
+	switch (off) {
+	case CC(device_feature_select):
+		need_driver(d, reg, "read");
+		return d->dfsel;
+	case CC(device_feature):
+		need_driver(d, reg, "read");
+		return d->dfsel < 2 ? d->features >> 32 * d->dfsel : 0;
+	case CC(guest_feature_select):
+		need_driver(d, reg, "read");
+		return d->gfsel;
+	case CC(guest_feature):
+		need_driver(d, reg, "read");
+		return d->accepted >> 32 * d->gfsel;
+	case CC(msix_config):
+		bad_driver(d, NULL, "4.1.5.1.2",
+			   "read of msix_config: the device has no MSI-X "
+			   "capability");
+	case CC(num_queues):
+		return d->nvq;
+	case CC(device_status):
+		/* The driver has looked: FEATURES_OK is confirmed (3.1.1). */
+		d->unread_features_ok = false;
+		return d->status;
+	case CC(config_generation):
+		return 0;	/* our configuration never changes */
+	case BAR_NOTIFY:
+		if (!status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
+			bad_driver(d, NULL, "3.1.1",
+				   "read of the queue notify register before "
+				   "DRIVER_OK");
+		return 0;
+	case BAR_ISR:
+		/* Reading ISR status clears it (4.1.4.5.1). */
+		return __atomic_exchange_n(&d->isr, 0, __ATOMIC_SEQ_CST);
+	case BAR_PAD:
+		bad_driver(d, NULL, "4.1.4",
+			   "read of BAR0 offset %u, padding between the "
+			   "virtio structures", off);
+	}
+	return queue_reg(d, off, reg);
+}
+
+/*
+ * The PCI configuration access capability (4.1.4.7): a window through
+ * which a driver reaches BAR0 with configuration cycles alone.  Linux's
+ * early lguest console wrote through it before any BAR was mapped.
+ */
+static bool window_target(struct dev *d, u32 *off, unsigned int *len)
+{
+	u8 bar = d->cfg[WIN_BAR];
+
+	*off = le_get(d->cfg + WIN_OFFSET, 4);
+	*len = le_get(d->cfg + WIN_LENGTH, 4);
+	return bar == 0 && (*len == 1 || *len == 2 || *len == 4) &&
+	       *off < d->regs_len && *len <= d->regs_len - *off &&
+	       *off % *len == 0;
+}
+
+static void window_read(struct dev *d)
+{
+	unsigned int len;
+	u32 off;
+
+	if (!window_target(d, &off, &len))
+		bad_driver(d, NULL, "4.1.4.7.2",
+			   "read through the PCI_CFG window with bar %u, offset "
+			   "%u, length %u: not an aligned 1, 2 or 4 bytes inside "
+			   "BAR0's %u", d->cfg[WIN_BAR], off, len, d->regs_len);
+	le_put(d->cfg + WIN_DATA, 4, virtio_read(d, off, len));
+}
+
+/* Put 'width' bytes of val into the configuration dword at cfg+reg. */
+static void cfg_merge(u8 *dword, unsigned int lane, unsigned int width,
+		      u32 val)
+{
+	unsigned int i;
+
+	for (i = 0; i < width && lane + i < 4; i++)
+		dword[lane + i] = val >> (8 * i);
+}
+
+/* The address the guest last wrote to 0xCF8. */
+static u32 pci_addr;
+
+/* Which function and dword that address selects; NULL if nothing's there. */
+static struct dev *pci_target(u32 *reg)
+{
+	if (!(pci_addr & 0x80000000) || (pci_addr & 0x00FF0700))
+		return NULL;	/* disabled, or not bus 0 function 0 */
+	*reg = pci_addr & 0xFC;
+	if (*reg >= PCI_CFG_SIZE)
+		return NULL;
+	return slots[(pci_addr >> 11) & 0x1F];
+}
+
+static void pci_data_read(unsigned int lane, unsigned int width, u32 *val)
+{
+	struct dev *d;
+	u32 reg;
+
+	d = pci_target(&reg);
+	if (!d)
+		return;		/* nobody answers: all ones */
+	if (reg == WIN_DATA)
+		window_read(d);
+	*val = (le_get(d->cfg + reg, 4) >> (8 * lane)) & width_mask(width);
+}
+
+/*
+ * Configuration writes.  Only what the original allowed is writable: the
+ * BARs (BAR0 keeping its size bits clear, which is how the guest sizes
+ * it), the CardBus CIS pointer and expansion ROM, cache line size and
+ * latency timer, and the PCI_CFG window; 16-bit writes to the command and
+ * status registers are accepted and ignored.  Anything else is refused,
+ * which hands the guest a #GP (4.1.4.1: capabilities are read-only).
+ */
+static bool pci_data_write(unsigned int lane, unsigned int width, u32 val)
+{
+	unsigned int len;
+	struct dev *d;
+	u32 reg, off;
+
+	d = pci_target(&reg);
+	if (!d)
+		return false;
+	switch (reg) {
+	case PCI_BASE_ADDRESS_0:
+		cfg_merge(d->cfg + reg, lane, width, val);
+		if (d->bar_size)
+			le_put(d->cfg + reg, 4,
+			       le_get(d->cfg + reg, 4) & ~(d->bar_size - 1));
+		return true;
+	case PCI_BASE_ADDRESS_1:
+	case PCI_BASE_ADDRESS_2:
+	case PCI_BASE_ADDRESS_3:
+	case PCI_BASE_ADDRESS_4:
+	case PCI_BASE_ADDRESS_5:
+	case PCI_CARDBUS_CIS:	/* the original allowed it: so do we */
+	case PCI_ROM_ADDRESS:
+	case WIN_BAR:
+	case WIN_OFFSET:
+	case WIN_LENGTH:
+		cfg_merge(d->cfg + reg, lane, width, val);
+		return true;
+	case PCI_CACHE_LINE_SIZE:
+		/* Header type and BIST, the dword's upper half, stay put. */
+		if (lane < 2)
+			cfg_merge(d->cfg + reg, lane,
+				  width < 2 - lane ? width : 2 - lane, val);
+		return true;
+	case PCI_COMMAND:
+		return width == 2;
+	case WIN_DATA:
+		if (!window_target(d, &off, &len))
+			return false;
+		cfg_merge(d->cfg + reg, lane, width, val);
+		/* The window's length, not this access's, sets the width. */
+		virtio_write(d, off, len,
+			     le_get(d->cfg + reg, 4) & width_mask(len));
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Entry point: an "in" or "out" of 'width' bytes.  Returns false if a
+ * write was refused.  Ports nobody emulates read as all ones and swallow
+ * writes, like an ISA bus with nothing on it.
+ */
+#define PCI_CONFIG_ADDR 0xCF8
+#define PCI_CONFIG_DATA 0xCFC
+#define I8042_STATUS 0x64
+
+static bool port_io(u16 port, unsigned int width, bool write, u32 *val)
+{
+	if (!write)
+		*val = width_mask(width);
+	if (port >= PCI_CONFIG_ADDR && port < PCI_CONFIG_DATA) {
+		unsigned int lane = port - PCI_CONFIG_ADDR;
+
+		if (write)
+			cfg_merge((u8 *)&pci_addr, lane, width, *val);
+		else
+			*val = (pci_addr >> (8 * lane)) & width_mask(width);
+		return true;
+	}
+	if (port >= PCI_CONFIG_DATA && port < PCI_CONFIG_DATA + 4) {
+		if (write)
+			return pci_data_write(port - PCI_CONFIG_DATA, width,
+					      *val);
+		pci_data_read(port - PCI_CONFIG_DATA, width, val);
+		return true;
+	}
+	/* The keyboard controller's status: nothing pending, ready. */
+	if (!write && port == I8042_STATUS)
+		*val = 1;
+	return true;
+}
+
+/*
+ * Entry point: a read or write of 'width' bytes at guest-physical 'gpa'.
+ * Returns false if no device's BAR0 is there.
+ */
+static bool mmio_access(u64 gpa, unsigned int width, bool write, u32 *val)
+{
+	unsigned int s;
+
+	for (s = 1; s < PCI_SLOTS; s++) {
+		struct dev *d = slots[s];
+
+		if (!d || gpa < d->bar || gpa - d->bar >= d->bar_size)
+			continue;
+		if (gpa - d->bar + width > d->regs_len) {
+			if (write)
+				bad_driver(d, NULL, "4.1.4",
+					   "%u-bit write at BAR0 offset %llu, "
+					   "past the registers (%u bytes)",
+					   width * 8, gpa - d->bar,
+					   d->regs_len);
+			bad_driver(d, NULL, "4.1.4.6",
+				   "%u-bit read at BAR0 offset %llu, past the "
+				   "registers (%u bytes)", width * 8,
+				   gpa - d->bar, d->regs_len);
+		}
+		if (write)
+			virtio_write(d, gpa - d->bar, width, *val);
+		else
+			*val = virtio_read(d, gpa - d->bar, width);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Running the guest on /dev/lguest.
+ *
+ * We tell the lguest host where guest memory is and where the kernel
+ * starts (LHREQ_INITIALIZE), then read from /dev/lguest: each read runs the
+ * guest until it does something we must emulate, and tells us what.  A
+ * port access gives us trap 13 (#GP: the guest kernel runs in ring 1
+ * without I/O permission); a touch of a device's registers gives us trap
+ * 14 (a page fault in the MMIO range above RAM).  Either way we get the
+ * instruction's bytes and fetch and set registers one at a time.
+ */
+static int lguest_fd = -1;
+static int exe_fd = -1;
+
+static void lguest_request(const unsigned long *req, size_t len,
+			   const char *what)
+{
+	if (pwrite(lguest_fd, req, len, 0) < 0)
+		fatal_errno("/dev/lguest refused %s", what);
+}
+
+static u32 lg_getreg(unsigned int off)
+{
+	unsigned long req[] = { LHREQ_GETREG, off };
+	u32 val;
+
+	lguest_request(req, sizeof(req), "a register read");
+	if (pread(lguest_fd, &val, sizeof(val), 0) != sizeof(val))
+		fatal_errno("reading guest register %u", off);
+	return val;
+}
+
+static void lg_setreg(unsigned int off, u32 val)
+{
+	unsigned long req[] = { LHREQ_SETREG, off, val };
+
+	lguest_request(req, sizeof(req), "a register write");
+}
+
+static bool lg_guest_ip(u32 *ip)
+{
+	*ip = lg_getreg(PT_EIP);
+	return true;
+}
+
+/* Give the guest back a fault we will not emulate. */
+static void lg_hand_back(unsigned int trap)
+{
+	unsigned long req[] = { LHREQ_TRAP, trap };
+
+	lguest_request(req, sizeof(req), "to hand a trap back");
+}
+
+/*
+ * Called from the service tasks: raise the device's interrupt line.  This
+ * one call goes through glibc (see raw_syscall()); the host returns 0.
+ */
+static void lg_interrupt(struct dev *d)
+{
+	unsigned long req[] = { LHREQ_IRQ, d->irq };
+
+	if (pwrite(lguest_fd, req, sizeof(req), 0) != 0)
+		fatal("%s: /dev/lguest refused interrupt %u", d->name, d->irq);
+}
+
+static void lg_open(void)
+{
+	lguest_fd = open("/dev/lguest", O_RDWR | O_CLOEXEC);
+	if (lguest_fd < 0)
+		bad_arg("cannot open /dev/lguest: %s (Linux dropped the lguest "
+			"host in 4.14: run on a 4.13 or older host kernel "
+			"with the lg module loaded)", strerror(errno));
+}
+
+static void lg_initialize(void)
+{
+	unsigned long req[] = { LHREQ_INITIALIZE, (unsigned long)gbase,
+				gram / PAGE, kimg.entry,
+				(mmio_next + PAGE - 1) / PAGE };
+
+	verbose("guest memory at %p: %llu MiB, devices up to %#llx, entry "
+		"%#x", gbase, gram / MIB, mmio_next, kimg.entry);
+	lguest_request(req, sizeof(req), "to initialize the guest");
+	/* Both are 32-bit on lguest: the guest has no memory above 4 GiB. */
+	queues_below_4g = true;
+	hv_interrupt = lg_interrupt;
+	guest_ip = lg_guest_ip;
+}
+
+/* Close every descriptor above stderr, but keep 'keep'. */
+static void close_fds(int keep)
+{
+	long max = sysconf(_SC_OPEN_MAX);
+	int fd;
+
+	for (fd = 3; fd < (max > 0 ? max : 1024); fd++)
+		if (fd != keep)
+			close(fd);
+}
+
+/*
+ * The guest rebooted: we begin again, as a new launcher with the same
+ * arguments, so the next boot finds everything fresh.
+ */
+static void __attribute__((noreturn)) reboot_guest(void)
+{
+	extern char **environ;
+
+	verbose("guest rebooting: starting again");
+	shutdown_launcher();
+	close_fds(exe_fd);
+	if (exe_fd >= 0)
+		fexecve(exe_fd, opt.argv, environ);
+	else
+		execv("/proc/self/exe", opt.argv);
+	fatal_errno("reboot: cannot run the launcher again");
+}
+
+/* The guest is dead; the host tells us why on the next read. */
+static void __attribute__((noreturn)) guest_died(void)
+{
+	char why[1024];
+	ssize_t n = pread(lguest_fd, why, sizeof(why) - 1, 0);
+
+	why[n > 0 ? n : 0] = '\0';
+	fatal("%s", why[0] ? why : "the guest died, giving no reason");
+}
+
+static void emulate_insn(const u8 insn[7]);
+static void emulate_mmio(u32 gpa, const u8 insn[7]);
+
+static void __attribute__((noreturn)) lg_run(void)
+{
+	for (;;) {
+		struct lguest_pending p;
+		ssize_t n = pread(lguest_fd, &p, sizeof(p), 0);
+		int err = errno;
+
+		if (task_died)
+			reap_tasks();
+		if (n == sizeof(p) && p.trap == 13) {
+			emulate_insn(p.insn);
+		} else if (n == sizeof(p) && p.trap == 14) {
+			emulate_mmio(p.addr, p.insn);
+		} else if (n == sizeof(p)) {
+			fatal("/dev/lguest reported trap %u (address %#x), "
+			      "which the launcher does not handle", p.trap,
+			      p.addr);
+		} else if (n >= 0) {
+			fatal("/dev/lguest returned %zd bytes, not a trap", n);
+		} else if (err == ENOENT) {
+			guest_died();
+		} else if (err == ERESTART) {
+			reboot_guest();
+		} else if (err != EINTR) {
+			errno = err;
+			fatal_errno("running the guest on /dev/lguest");
+		}
+	}
+}
+
+/*
+ * Instruction emulation.
+ *
+ * The host hands us the bytes at the faulting instruction.  For trap 13 we
+ * expect the guest kernel's port I/O: "in" and "out" with an 8-bit port
+ * number or with the port in %dx, of 8, 16 (0x66 prefix) or 32 bits; and
+ * "cli", which a guest kernel may still issue early and we skip.  For trap
+ * 14 we expect "mov" between a register and memory: what readb/w/l and
+ * writeb/w/l compile to.  Anything else goes back to the guest as the
+ * fault it was, and so does a trap 13 from guest user mode.
+ */
+static const u8 gpr_offset[8] = { PT_EAX, PT_ECX, PT_EDX, PT_EBX,
+				  PT_ESP, PT_EBP, PT_ESI, PT_EDI };
+
+/* Register 'r' as ModR/M numbers it: for bytes, 4-7 are AH, CH, DH, BH. */
+static u32 gpr_get(unsigned int r, unsigned int width)
+{
+	if (width == 1 && r >= 4)
+		return (lg_getreg(gpr_offset[r - 4]) >> 8) & 0xFF;
+	return lg_getreg(gpr_offset[r]) & width_mask(width);
+}
+
+static void gpr_set(unsigned int r, unsigned int width, u32 val)
+{
+	unsigned int shift = 0;
+	u32 mask, old;
+
+	if (width == 1 && r >= 4) {
+		r -= 4;
+		shift = 8;
+	}
+	mask = width_mask(width) << shift;
+	old = lg_getreg(gpr_offset[r]);
+	lg_setreg(gpr_offset[r], (old & ~mask) | ((val << shift) & mask));
+}
+
+static void skip_insn(unsigned int len)
+{
+	lg_setreg(PT_EIP, lg_getreg(PT_EIP) + len);
+}
+
+static void emulate_insn(const u8 insn[7])
+{
+	unsigned int i = 0, len, width, port;
+	bool in, dx, o16 = false;
+	u32 val;
+
+	/* Only the guest kernel (ring 1) may have us do its I/O. */
+	if ((lg_getreg(PT_CS) & 3) != GUEST_KERNEL_RPL)
+		goto hand_back;
+	if (insn[0] == 0xFA) {		/* cli */
+		skip_insn(1);
+		return;
+	}
+	if (insn[i] == 0x66) {		/* operand size: 16 bits */
+		o16 = true;
+		i++;
+	}
+	switch (insn[i] & ~1) {
+	case 0xE4:			/* in imm8, %al/%ax/%eax */
+	case 0xE6:			/* out %al/%ax/%eax, imm8 */
+		dx = false;
+		len = i + 2;
+		break;
+	case 0xEC:			/* in (%dx), %al/%ax/%eax */
+	case 0xEE:			/* out %al/%ax/%eax, (%dx) */
+		dx = true;
+		len = i + 1;
+		break;
+	default:
+		goto hand_back;
+	}
+	in = !(insn[i] & 2);
+	width = insn[i] & 1 ? (o16 ? 2 : 4) : 1;
+	port = dx ? lg_getreg(PT_EDX) & 0xFFFF : insn[i + 1];
+
+	if (in) {
+		port_io(port, width, false, &val);
+		gpr_set(0, width, val);
+	} else {
+		val = gpr_get(0, width);
+		if (!port_io(port, width, true, &val)) {
+			say("guest wrote %#x to port %#x (%u bytes): refused, "
+			    "the guest gets a #GP", val, port, width);
+			goto hand_back;
+		}
+	}
+	verbose("%s port %#x, %u bytes: %#x", in ? "in" : "out", port, width,
+		val);
+	skip_insn(len);
+	return;
+hand_back:
+	lg_hand_back(13);
+}
+
+/* Bytes from the ModR/M byte on, with 32-bit addressing. */
+static unsigned int modrm_len(const u8 *m)
+{
+	unsigned int mod = m[0] >> 6, rm = m[0] & 7, len = 1;
+
+	if (rm == 4) {			/* a SIB byte follows */
+		len++;
+		if (mod == 0 && (m[1] & 7) == 5)
+			len += 4;	/* ... and a 32-bit displacement */
+	}
+	if (mod == 0 && rm == 5)
+		len += 4;		/* 32-bit absolute address */
+	else if (mod == 1)
+		len += 1;
+	else if (mod == 2)
+		len += 4;
+	return len;
+}
+
+static void emulate_mmio(u32 gpa, const u8 insn[7])
+{
+	unsigned int i = 0, width;
+	bool o16 = false;
+	u8 op, modrm;
+	u32 val;
+
+	if (insn[i] == 0x66) {
+		o16 = true;
+		i++;
+	}
+	op = insn[i];
+	modrm = insn[i + 1];
+	/*
+	 * 88/89: mov from a register to memory; 8a/8b: from memory to a
+	 * register.  A ModR/M with mod 3 names a register, not memory, so it
+	 * cannot have faulted here.  (The original counted mod 0, r/m 5 as
+	 * a 2-byte displacement; in 32-bit code it is 4 bytes.)
+	 */
+	if ((op & ~3) != 0x88 || (modrm >> 6) == 3) {
+		say("MMIO at %#x: instruction %02x %02x %02x %02x is not one "
+		    "lguest emulates; the guest gets the page fault", gpa,
+		    insn[0], insn[1], insn[2], insn[3]);
+		goto hand_back;
+	}
+	width = op & 1 ? (o16 ? 2 : 4) : 1;
+	if (op & 2) {
+		if (!mmio_access(gpa, width, false, &val))
+			goto nobody;
+		gpr_set((modrm >> 3) & 7, width, val);
+	} else {
+		val = gpr_get((modrm >> 3) & 7, width);
+		if (!mmio_access(gpa, width, true, &val))
+			goto nobody;
+	}
+	skip_insn(i + 1 + modrm_len(&insn[i + 1]));
+	return;
+nobody:
+	say("MMIO at %#x: no device there; the guest gets the page fault",
+	    gpa);
+hand_back:
+	lg_hand_back(14);
+}
+
+/*
+ * Setting up and letting go.
+ *
+ * main() checks everything on the command line first, then builds the
+ * guest: memory, devices, kernel, boot_params.  It puts the terminal in
+ * raw mode, tells the host about the guest, gives up root if asked to, and
+ * runs the guest until it dies or reboots.
+ */
+static void open_block_files(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < opt.ndev; i++) {
+		struct dev_arg *a = &opt.dev[i];
+		struct stat st;
+
+		if (a->kind != ARG_BLOCK)
+			continue;
+		a->fd = open(a->text, O_RDWR | O_CLOEXEC);
+		if (a->fd < 0)
+			bad_arg("--block=%s: cannot open it read-write: %s",
+				a->text, strerror(errno));
+		if (fstat(a->fd, &st))
+			bad_arg("--block=%s: %s", a->text, strerror(errno));
+		if (S_ISREG(st.st_mode))
+			a->bytes = st.st_size;
+		else if (!S_ISBLK(st.st_mode) ||
+			 ioctl(a->fd, BLKGETSIZE64, &a->bytes))
+			bad_arg("--block=%s: not a file or a block device",
+				a->text);
+	}
+}
+
+static void check_chroot(void)
+{
+	struct stat st;
+
+	if (stat(opt.chroot, &st))
+		bad_arg("--chroot=%s: %s", opt.chroot, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		bad_arg("--chroot=%s: not a directory", opt.chroot);
+}
+
+static void setup_devices(void)
+{
+	unsigned int i;
+
+	pci_init_bus();
+	setup_console();
+	for (i = 0; i < opt.ndev; i++) {
+		switch (opt.dev[i].kind) {
+		case ARG_NET:
+			setup_net(&opt.dev[i]);
+			break;
+		case ARG_BLOCK:
+			setup_block(&opt.dev[i]);
+			break;
+		case ARG_RNG:
+			setup_rng();
+			break;
+		}
+	}
+}
+
+/* --chroot, then --username: after set-up, before the guest runs. */
+static void drop_privileges(void)
+{
+	if (opt.chroot) {
+		if (chroot(opt.chroot) || chdir("/"))
+			fatal_errno("cannot chroot to '%s'", opt.chroot);
+		verbose("chrooted to %s", opt.chroot);
+	}
+	if (opt.user) {
+		if (initgroups(opt.user, opt.gid))
+			fatal_errno("cannot set the groups of '%s'", opt.user);
+		if (setresgid(opt.gid, opt.gid, opt.gid))
+			fatal_errno("cannot become group %u", opt.gid);
+		if (setresuid(opt.uid, opt.uid, opt.uid))
+			fatal_errno("cannot become user '%s'", opt.user);
+		verbose("running as %s (uid %u, gid %u)", opt.user, opt.uid,
+			opt.gid);
+	}
+}
+
+int main(int argc, char *argv[])
+{
+	int initrd_fd = -1;
+	u64 initrd_size = 0;
+
+	launcher_pid = getpid();
+	parse_args(argc, argv);
+	probe_kernel();
+	if (opt.initrd)
+		initrd_fd = open_input("initrd", opt.initrd, &initrd_size);
+	check_layout(initrd_size);
+	open_block_files();
+	if (opt.chroot)
+		check_chroot();
+	lg_open();
+	/* To run ourselves again on reboot, even from inside a chroot. */
+	exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
+
+	map_guest_memory(opt.mem);
+	setup_devices();
+	load_guest(initrd_fd, initrd_size);
+
+	atexit(shutdown_launcher);
+	install_signals();
+	raw_terminal();
+	lg_initialize();
+	drop_privileges();
+	lg_run();
+}
