@@ -1,0 +1,46 @@
+# lguest: the launcher for the lguest hypervisor.
+#
+#   make                        build ./lguest for this machine
+#   make CC="gcc -m32"          build the i386 launcher a real lguest host runs
+#   make check                  build it and run the test suite (TAP)
+#   make install                install lguest and lguest.8 (PREFIX, DESTDIR)
+#
+# CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to set; the warnings stay on.
+
+VERSION := 0.1
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+
+CFLAGS ?= -O2 -g
+WARNINGS := -Wall -Wextra -Werror
+LGUEST_CFLAGS := $(WARNINGS) $(CFLAGS) -DLGUEST_VERSION='"$(VERSION)"'
+
+all: lguest
+
+# Rebuild everything when the compiler or its flags change, so that
+# "make check CC='gcc -m32'" after "make check" tests the i386 build.
+BUILD_FLAGS := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS)
+build/flags: FORCE
+	@mkdir -p build
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
+
+lguest: lguest.c build/flags
+	$(CC) $(CPPFLAGS) $(LGUEST_CFLAGS) -o $@ lguest.c $(LDFLAGS)
+
+include tests/tests.mk
+
+check: lguest $(TEST_DEPS)
+	tests/run
+
+install: lguest
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
+	install -m 755 lguest $(DESTDIR)$(BINDIR)/lguest
+	install -m 644 lguest.8 $(DESTDIR)$(MANDIR)/man8/lguest.8
+
+clean:
+	rm -rf lguest build
+
+FORCE:
+
+.PHONY: all check install clean FORCE

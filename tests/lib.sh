@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/lib.sh: what every tests/t-*.sh sources.
+#
+# A test file prints TAP without a plan: one "ok N - what" or "not ok N -
+# what" line per case, with "# " lines of diagnostics after a failure, and
+# "ok N - what # SKIP why" for a case that cannot run here.  tests/run
+# collects them.
+#
+# The launcher runs under the stand-in /dev/lguest (build/lgstub.so), whose
+# guest is the scenario named by LGSTUB_SCENARIO; see tests/guest.h.  When
+# the scenario ends, the guest dies and the launcher says why on stderr:
+# "lguest: guest: passed N checks", exit status 1.
+#
+# Settings, from the environment:
+#   LGUEST          the launcher under test (./lguest)
+#   LGSTUB          the stand-in (build/lgstub.so)
+#   TINY_ELF        the tiny test kernel (build/tiny.elf)
+#   LGTEST_TIMEOUT  seconds one launcher run may take (30)
+
+set -u
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
+
+LGUEST=${LGUEST:-./lguest}
+LGSTUB=${LGSTUB:-build/lgstub.so}
+TINY_ELF=${TINY_ELF:-build/tiny.elf}
+LGTEST_TIMEOUT=${LGTEST_TIMEOUT:-30}
+
+TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lgtest.XXXXXX") || exit 1
+trap 'rm -rf "$TEST_TMP"' EXIT
+
+tap_count=0
+
+ok()
+{
+	tap_count=$((tap_count + 1))
+	echo "ok $tap_count - $1"
+}
+
+# not_ok WHAT [DIAGNOSTIC...]
+not_ok()
+{
+	tap_count=$((tap_count + 1))
+	echo "not ok $tap_count - $1"
+	shift
+	[ $# -eq 0 ] || diag "$@"
+}
+
+# skip WHAT WHY
+skip()
+{
+	tap_count=$((tap_count + 1))
+	echo "ok $tap_count - $1 # SKIP $2"
+}
+
+# diag LINE...: each line of each argument as a "# " line.
+diag()
+{
+	printf '%s\n' "$@" | sed 's/^/#   /'
+}
+
+# The launcher and the stand-in exist, or every case would fail alike.
+require_built()
+{
+	local f missing=()
+
+	for f in "$LGUEST" "$LGSTUB" "$TINY_ELF"; do
+		[ -e "$f" ] || missing+=("$f")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	not_ok "the launcher and the test files are built" \
+		"missing: ${missing[*]} (run make)"
+	return 1
+}
+
+# What LD_PRELOAD gets: the stand-in, after AddressSanitizer's runtime if
+# the stand-in was built with it (ASan insists on being loaded first).
+preload()
+{
+	local asan
+
+	asan=$(ldd "$LGSTUB" 2>/dev/null | awk '$1 ~ /^libasan/ { print $3 }')
+	echo "${asan:+$asan }$PWD/$LGSTUB"
+}
+
+# run_lguest [NAME=value...] -- [LAUNCHER ARGUMENTS...]
+#
+# Run the launcher under the stand-in, with the given environment (say
+# LGSTUB_SCENARIO=boot), no input, killed after $LGTEST_TIMEOUT seconds.
+# Sets $status, $stdout and $stderr, and $guest_tap: the file holding one
+# TAP line per check the guest made.  Inherited LGSTUB_* settings are
+# dropped, except LGSTUB_VERBOSE.
+run_lguest()
+{
+	local env=() unset=() v
+
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		env+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	for v in $(compgen -e | grep '^LGSTUB_'); do
+		[ "$v" = LGSTUB_VERBOSE ] || unset+=(-u "$v")
+	done
+
+	guest_tap=$TEST_TMP/guest.tap
+	: >"$guest_tap"
+	timeout -k 5 "$LGTEST_TIMEOUT" env "${unset[@]}" \
+		LD_PRELOAD="$(preload)" LGSTUB_TAP="$guest_tap" "${env[@]}" \
+		"$LGUEST" "$@" </dev/null >"$TEST_TMP/stdout" \
+		2>"$TEST_TMP/stderr"
+	status=$?
+	stdout=$(cat "$TEST_TMP/stdout")
+	stderr=$(cat "$TEST_TMP/stderr")
+}
+
+# What the last run did, for a failure's diagnostics.
+run_diagnostics()
+{
+	local failed
+
+	if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+		diag "the launcher was still running after ${LGTEST_TIMEOUT}s"
+	else
+		diag "exit status $status"
+	fi
+	[ -z "$stderr" ] || diag "stderr:" "$(tail -n 20 <<<"$stderr")"
+	failed=$(grep '^not ok' "$guest_tap")
+	[ -z "$failed" ] || diag "the guest's failed checks:" "$failed"
+}
+
+# guest_passed WHAT: the last run ended with the guest passing every check.
+guest_passed()
+{
+	if [ "$status" = 1 ] &&
+	   grep -qx 'lguest: guest: passed [0-9]* checks' <<<"$stderr"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		run_diagnostics
+	fi
+}
+
+# expect_stderr WHAT REGEX: the last run's stderr has a line matching REGEX
+# (grep -E), and the launcher exited with status 1.
+expect_stderr()
+{
+	if [ "$status" = 1 ] && grep -qE -- "$2" <<<"$stderr"; then
+		ok "$1"
+	else
+		not_ok "$1" "want a line matching: $2"
+		run_diagnostics
+	fi
+}

@@ -1,0 +1,31 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# tests/tests.mk: the test suite's build, included by the top Makefile.
+#
+#   build/lgstub.so  the stand-in /dev/lguest and its scripted guests,
+#                    built with the launcher's own $(CC) and $(CFLAGS), so
+#                    that it speaks the same "unsigned long" (CC="gcc -m32"
+#                    gives the i386 build a real lguest host spoke to)
+#   build/tiny.elf   a tiny i386 ELF "vmlinux" for the loader tests
+#
+# $(TEST_DEPS) lists them; tests/run expects them and ./lguest to exist.
+
+LGSTUB_SRCS := tests/lgstub.c tests/guest.c \
+	$(sort $(wildcard tests/scenarios/*.c))
+LGSTUB_HDRS := tests/lgstub.h tests/guest.h
+
+TEST_DEPS := build/lgstub.so build/tiny.elf
+
+# build/flags (the top Makefile's) changes with CC and the flags, so the
+# stand-in is rebuilt whenever the launcher is.
+build/lgstub.so: $(LGSTUB_SRCS) $(LGSTUB_HDRS) tests/tests.mk build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -shared -fPIC -o $@ \
+		$(LGSTUB_SRCS) -ldl
+
+# Plain binutils: no multilib C library needed for an i386 image.
+build/tiny.elf: tests/tiny/tiny.s tests/tiny/tiny.ld tests/tests.mk
+	@mkdir -p $(@D)
+	$(AS) --32 -o build/tiny.o tests/tiny/tiny.s
+	$(LD) -m elf_i386 -T tests/tiny/tiny.ld -z noexecstack --build-id=none \
+		-o $@ build/tiny.o
