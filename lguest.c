@@ -3140,11 +3140,11 @@ int main(int argc, char *argv[])
 	open_block_files();
 	if (opt.chroot)
 		check_chroot();
+	map_guest_memory(opt.mem);
 	lg_open();
 	/* To run ourselves again on reboot, even from inside a chroot. */
 	exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
-	map_guest_memory(opt.mem);
 	setup_devices();
 	load_guest(initrd_fd, initrd_size);
 

@@ -152,3 +152,35 @@ expect_stderr()
 		run_diagnostics
 	fi
 }
+
+# run_plain [LAUNCHER ARGUMENTS...]: run the launcher as a user would,
+# without the stand-in: no input, killed after $LGTEST_TIMEOUT seconds.
+# Sets $status, $stdout and $stderr like run_lguest.
+run_plain()
+{
+	guest_tap=$TEST_TMP/guest.tap
+	: >"$guest_tap"
+	timeout -k 5 "$LGTEST_TIMEOUT" "$LGUEST" "$@" </dev/null \
+		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
+	status=$?
+	stdout=$(cat "$TEST_TMP/stdout")
+	stderr=$(cat "$TEST_TMP/stderr")
+}
+
+# one_line_error WHAT REGEX: the last run failed as a bad command line
+# should: status 1, nothing on stdout, and exactly one line on stderr,
+# matching REGEX (grep -E).
+one_line_error()
+{
+	local lines
+
+	lines=$(printf '%s' "$stderr" | grep -c '')
+	if [ "$status" = 1 ] && [ -z "$stdout" ] && [ "$lines" = 1 ] &&
+	   grep -qE -- "$2" <<<"$stderr"; then
+		ok "$1"
+	else
+		not_ok "$1" "want status 1 and one line on stderr matching: $2" \
+			"got $lines lines"
+		run_diagnostics
+	fi
+}

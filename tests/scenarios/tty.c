@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tty: while the guest runs, the launcher's standard input is a raw
+ * terminal: no echo, no line editing, and ^C goes to the guest as a byte
+ * instead of raising SIGINT.  (The test runs us under a pseudo-terminal
+ * and checks that the settings come back afterwards.)
+ */
+#include <termios.h>
+#include <unistd.h>
+
+#include "../guest.h"
+
+static void tty(void)
+{
+	struct termios t;
+
+	if (!check(tcgetattr(STDIN_FILENO, &t) == 0,
+		   "standard input is a terminal"))
+		return;
+	check(!(t.c_lflag & ECHO), "the console does not echo");
+	check(!(t.c_lflag & ICANON), "the console does not edit lines");
+	check(!(t.c_lflag & ISIG), "^C is the guest's, not a signal");
+}
+SCENARIO(tty);
