@@ -86,7 +86,7 @@
 #ifndef VIRTIO_BLK_F_FLUSH
 #define VIRTIO_BLK_F_FLUSH 9
 #endif
-#define VIRTIO_ISR_QUEUE 0x1	/* ISR status: a queue was used */
+#define VIRTIO_ISR_QUEUE 0x1 /* ISR status: a queue was used */
 
 #ifndef LGUEST_VERSION
 #define LGUEST_VERSION "0.1"
@@ -107,18 +107,18 @@ typedef unsigned long long u64;
  * file offset of pread/pwrite names the virtual CPU (there is only CPU 0).
  */
 enum {
-	LHREQ_INITIALIZE = 0,	/* + base, pfn limit, start, device limit */
-	LHREQ_IRQ = 2,		/* + interrupt line to raise */
-	LHREQ_GETREG = 5,	/* + register offset; the next read gives it */
-	LHREQ_SETREG = 6,	/* + register offset, value */
-	LHREQ_TRAP = 7,		/* + trap number to hand back to the guest */
+	LHREQ_INITIALIZE = 0, /* + base, pfn limit, start, device limit */
+	LHREQ_IRQ = 2,	      /* + interrupt line to raise */
+	LHREQ_GETREG = 5,     /* + register offset; the next read gives it */
+	LHREQ_SETREG = 6,     /* + register offset, value */
+	LHREQ_TRAP = 7,	      /* + trap number to hand back to the guest */
 };
 
 /* What a read of /dev/lguest returns when the guest needs us. */
 struct lguest_pending {
-	u8 trap;	/* 13: #GP on in/out; 14: page fault in MMIO space */
-	u8 insn[7];	/* the bytes at the faulting instruction */
-	u32 addr;	/* for trap 14, the guest-physical address */
+	u8 trap;    /* 13: #GP on in/out; 14: page fault in MMIO space */
+	u8 insn[7]; /* the bytes at the faulting instruction */
+	u32 addr;   /* for trap 14, the guest-physical address */
 };
 
 /*
@@ -128,8 +128,16 @@ struct lguest_pending {
  * spell the offsets out so the x86-64 build speaks the same ABI.
  */
 enum {
-	PT_EBX = 0, PT_ECX = 4, PT_EDX = 8, PT_ESI = 12, PT_EDI = 16,
-	PT_EBP = 20, PT_EAX = 24, PT_EIP = 48, PT_CS = 52, PT_ESP = 60,
+	PT_EBX = 0,
+	PT_ECX = 4,
+	PT_EDX = 8,
+	PT_ESI = 12,
+	PT_EDI = 16,
+	PT_EBP = 20,
+	PT_EAX = 24,
+	PT_EIP = 48,
+	PT_CS = 52,
+	PT_ESP = 60,
 };
 
 /* The guest's kernel runs in ring 1 under lguest. */
@@ -149,8 +157,9 @@ enum {
 /* PCI: 32 device numbers on bus 0; number 0 is the host bridge. */
 #define PCI_SLOTS 32
 
-/* Interrupt lines the lguest host can raise. */
+/* Interrupt lines the lguest host can raise: one per slot will do. */
 #define LGUEST_IRQS 32
+_Static_assert(PCI_SLOTS <= LGUEST_IRQS, "an interrupt line per device");
 
 /*
  * Diagnostics.
@@ -191,10 +200,10 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	va_end(ap);
 }
 
-#define verbose(...)                         \
-	do {                                 \
-		if (verbose_on)              \
-			say(__VA_ARGS__);    \
+#define verbose(...)                      \
+	do {                              \
+		if (verbose_on)           \
+			say(__VA_ARGS__); \
 	} while (0)
 
 static bool in_task(void)
@@ -228,8 +237,7 @@ fatal(const char *fmt, ...)
 }
 
 /* Like fatal(), with the reason the last system call gave. */
-#define fatal_errno(fmt, ...) \
-	fatal(fmt ": %s", ##__VA_ARGS__, strerror(errno))
+#define fatal_errno(fmt, ...) fatal(fmt ": %s", ##__VA_ARGS__, strerror(errno))
 
 /*
  * The system calls of the service tasks.
@@ -355,11 +363,11 @@ enum dev_kind { ARG_NET, ARG_BLOCK, ARG_RNG };
 
 struct dev_arg {
 	enum dev_kind kind;
-	const char *text;	/* as given, for messages */
+	const char *text; /* as given, for messages */
 	/* --tunnet */
 	bool bridge;
-	char ifname[IFNAMSIZ];	/* the bridge to join */
-	struct in_addr ip;	/* or the address to give the tap device */
+	char ifname[IFNAMSIZ]; /* the bridge to join */
+	struct in_addr ip;     /* or the address to give the tap device */
 	bool has_mac;
 	u8 mac[6];
 	/* --block */
@@ -371,17 +379,17 @@ struct dev_arg {
 #define MAX_DEV_ARGS (PCI_SLOTS - 2)
 
 static struct {
-	u64 mem;		/* bytes of guest RAM */
+	u64 mem; /* bytes of guest RAM */
 	const char *kernel;
 	const char *initrd;
 	const char *chroot;
 	const char *user;
 	uid_t uid;
 	gid_t gid;
-	char **kargs;		/* the guest kernel's command line words */
+	char **kargs; /* the guest kernel's command line words */
 	struct dev_arg dev[MAX_DEV_ARGS];
 	unsigned int ndev;
-	char **argv;		/* as we were started, for a reboot */
+	char **argv; /* as we were started, for a reboot */
 } opt;
 
 static const char usage_text[] =
@@ -436,7 +444,8 @@ static u64 parse_mem(const char *s)
 		if (mib > max_mib)
 			bad_arg("memory size %s MiB is too large: guest RAM, "
 				"device pages and BARs must fit below 4 GiB "
-				"(at most %llu MiB)", s, max_mib);
+				"(at most %llu MiB)",
+				s, max_mib);
 	}
 	if (!mib)
 		bad_arg("memory size must be at least 1 MiB");
@@ -464,7 +473,8 @@ static void parse_mac(const char *s, u8 mac[6], const char *arg)
 
 		if (lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
 			bad_arg("--tunnet=%s: malformed MAC address (want "
-				"xx:xx:xx:xx:xx:xx)", arg);
+				"xx:xx:xx:xx:xx:xx)",
+				arg);
 		mac[i] = hi << 4 | lo;
 	}
 	if (mac[0] & 1)
@@ -511,7 +521,8 @@ static struct dev_arg *new_dev_arg(enum dev_kind kind, const char *text)
 
 	if (opt.ndev == MAX_DEV_ARGS)
 		bad_arg("too many devices: PCI bus 0 holds the console and "
-			"%d more", MAX_DEV_ARGS);
+			"%d more",
+			MAX_DEV_ARGS);
 	d = &opt.dev[opt.ndev++];
 	memset(d, 0, sizeof(*d));
 	d->kind = kind;
@@ -542,7 +553,8 @@ bad_option(const struct option *longopts, const char *word)
 			continue;
 		if (o->has_arg == required_argument)
 			bad_arg("option '--%s' needs a value (see lguest "
-				"--help)", o->name);
+				"--help)",
+				o->name);
 		bad_arg("option '--%s' takes no value (see lguest --help)",
 			o->name);
 	}
@@ -634,8 +646,8 @@ static void parse_args(int argc, char *argv[])
  * to a pointer.
  */
 static u8 *gbase;
-static u64 gram;		/* bytes of RAM, from guest-physical 0 */
-static u64 mmio_next;		/* next free address in the BAR window */
+static u64 gram;      /* bytes of RAM, from guest-physical 0 */
+static u64 mmio_next; /* next free address in the BAR window */
 
 static void map_guest_memory(u64 ram)
 {
@@ -644,9 +656,10 @@ static void map_guest_memory(u64 ram)
 
 	if (len + 2 * PAGE > SIZE_MAX)
 		bad_arg("cannot map %llu MiB of guest memory: too large for "
-			"this launcher's address space", ram / MIB);
-	p = mmap(NULL, len + 2 * PAGE, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			"this launcher's address space",
+			ram / MIB);
+	p = mmap(NULL, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		bad_arg("cannot map %llu MiB of guest memory: %s", ram / MIB,
 			strerror(errno));
@@ -688,11 +701,11 @@ struct kernel_image {
 	int fd;
 	u64 size;
 	bool elf;
-	Elf32_Phdr *ph;		/* ELF program headers */
+	Elf32_Phdr *ph; /* ELF program headers */
 	unsigned int nph;
-	u64 payload;		/* bzImage: file offset of the 32-bit part */
-	u32 cmdline_max;	/* bzImage: the kernel's own limit, if told */
-	u64 lo, hi;		/* guest-physical extent it occupies */
+	u64 payload;	 /* bzImage: file offset of the 32-bit part */
+	u32 cmdline_max; /* bzImage: the kernel's own limit, if told */
+	u64 lo, hi;	 /* guest-physical extent it occupies */
 	u32 entry;
 };
 
@@ -719,8 +732,7 @@ static int open_input(const char *what, const char *name, u64 *size)
 	return fd;
 }
 
-static void read_exact(int fd, void *buf, size_t len, u64 off,
-		       const char *name)
+static void read_exact(int fd, void *buf, size_t len, u64 off, const char *name)
 {
 	ssize_t n = pread(fd, buf, len, off);
 
@@ -739,8 +751,8 @@ static void probe_elf(const Elf32_Ehdr *eh)
 
 	if (eh->e_machine != EM_386)
 		bad_arg("kernel '%s' is an ELF for machine %u, not i386 "
-			"(EM_386): the lguest host runs 32-bit guests", name,
-			eh->e_machine);
+			"(EM_386): the lguest host runs 32-bit guests",
+			name, eh->e_machine);
 	if (eh->e_ident[EI_CLASS] != ELFCLASS32 ||
 	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
 		bad_arg("kernel '%s' is not a 32-bit little-endian ELF", name);
@@ -758,7 +770,8 @@ static void probe_elf(const Elf32_Ehdr *eh)
 	phbytes = (u64)kimg.nph * sizeof(Elf32_Phdr);
 	if (eh->e_phoff > kimg.size || phbytes > kimg.size - eh->e_phoff)
 		bad_arg("kernel '%s': ELF program headers lie past the end "
-			"of the file", name);
+			"of the file",
+			name);
 	kimg.ph = malloc(phbytes);
 	if (!kimg.ph)
 		fatal("out of memory");
@@ -773,10 +786,12 @@ static void probe_elf(const Elf32_Ehdr *eh)
 		loads++;
 		if ((u64)ph->p_offset + ph->p_filesz > kimg.size)
 			bad_arg("kernel '%s': segment %u lies past the end of "
-				"the file", name, i);
+				"the file",
+				name, i);
 		if (ph->p_filesz > ph->p_memsz)
 			bad_arg("kernel '%s': segment %u has more file bytes "
-				"than memory bytes", name, i);
+				"than memory bytes",
+				name, i);
 		if (ph->p_paddr < kimg.lo)
 			kimg.lo = ph->p_paddr;
 		if ((u64)ph->p_paddr + ph->p_memsz > kimg.hi)
@@ -856,21 +871,24 @@ static void check_layout(u64 initrd_size)
 			clen, CMDLINE_MAX);
 	if (kimg.cmdline_max && clen > kimg.cmdline_max)
 		bad_arg("kernel command line is %zu bytes; this kernel takes "
-			"at most %u", clen, kimg.cmdline_max);
+			"at most %u",
+			clen, kimg.cmdline_max);
 	if (kimg.lo < BOOT_AREA_END)
 		bad_arg("kernel '%s' loads at %#llx, over boot_params and the "
-			"command line (below %#llx)", opt.kernel, kimg.lo,
-			(u64)BOOT_AREA_END);
+			"command line (below %#llx)",
+			opt.kernel, kimg.lo, (u64)BOOT_AREA_END);
 	if (kimg.hi > opt.mem)
 		bad_arg("kernel '%s' needs memory up to %#llx, but the guest "
-			"has %llu MiB", opt.kernel, kimg.hi, opt.mem / MIB);
+			"has %llu MiB",
+			opt.kernel, kimg.hi, opt.mem / MIB);
 	if (!opt.initrd)
 		return;
 	if (!initrd_size)
 		bad_arg("initrd '%s' is empty", opt.initrd);
 	if (initrd_size > opt.mem)
 		bad_arg("initrd '%s' (%llu bytes) is larger than guest memory "
-			"(%llu MiB)", opt.initrd, initrd_size, opt.mem / MIB);
+			"(%llu MiB)",
+			opt.initrd, initrd_size, opt.mem / MIB);
 	initrd_gpa = opt.mem - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
 	if (initrd_gpa < kimg.hi)
 		bad_arg("initrd '%s' (%llu bytes) would overlap the kernel, "
@@ -890,21 +908,22 @@ static void load_at(int fd, u64 gpa, u64 off, u64 len, const char *name)
 	if (!dst)
 		fatal("internal error: loading %s outside guest memory", name);
 	if (len && !(gpa % PAGE) && !(off % PAGE) &&
-	    mmap(dst, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE,
-		 fd, off) != MAP_FAILED) {
+	    mmap(dst, len, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE, fd,
+		 off) != MAP_FAILED) {
 		/* The last page shows the file's next bytes: clear them. */
 		memset(dst + len, 0, -len % PAGE);
 		return;
 	}
 	while (len) {
-		ssize_t n = pread(fd, dst, len > (1 << 30) ? (1 << 30) : len,
-				  off);
+		ssize_t n =
+			pread(fd, dst, len > (1 << 30) ? (1 << 30) : len, off);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			fatal("reading '%s': %s", name,
-			      n ? strerror(errno) : "file shrank while loading");
+			      n ? strerror(errno)
+				: "file shrank while loading");
 		dst += n;
 		off += n;
 		len -= n;
@@ -946,7 +965,7 @@ static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
 	bp->e820_entries = 1;
 	bp->e820_table[0].addr = 0;
 	bp->e820_table[0].size = gram;
-	bp->e820_table[0].type = 1;	/* E820_TYPE_RAM */
+	bp->e820_table[0].type = 1; /* E820_TYPE_RAM */
 
 	bp->hdr.cmd_line_ptr = CMDLINE_GPA;
 	cmd[0] = '\0';
@@ -974,7 +993,7 @@ static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
 		 * asks for the initrd's size, and that is what we give.
 		 */
 		bp->hdr.ramdisk_size = initrd_size;
-		bp->hdr.type_of_loader = 0xFF;	/* "unknown" loader */
+		bp->hdr.type_of_loader = 0xFF; /* "unknown" loader */
 	}
 }
 
@@ -1007,9 +1026,9 @@ struct dev;
 
 struct vq {
 	struct dev *dev;
-	const char *name;		/* the specification's name for it */
+	const char *name; /* the specification's name for it */
 	u16 index;
-	void (*service)(struct vq *vq);	/* serves one buffer, in the task */
+	void (*service)(struct vq *vq); /* serves one buffer, in the task */
 
 	/* What the driver set up through queue_select (virtio 1.0 4.1.4.3). */
 	u16 size;
@@ -1021,14 +1040,15 @@ struct vq {
 	struct vring_desc *desc;
 	struct vring_avail *avail;
 	struct vring_used *used;
-	u16 last_avail;			/* next available entry to take */
-	u16 used_idx;			/* our own count, never the guest's */
-	unsigned int pending;		/* used entries since the interrupt */
+	u16 last_avail;	      /* next available entry to take */
+	u16 used_idx;	      /* our own count, never the guest's */
+	unsigned int pending; /* used entries since the interrupt */
 
-	int efd;			/* the guest's notifications land here */
-	pid_t task;			/* serving us, from DRIVER_OK on */
+	int efd;		/* the guest's notifications land here */
+	pid_t task;		/* serving us, from DRIVER_OK on */
+	volatile bool stopping; /* we are killing it: let it die */
 	u8 *stack;
-	struct iovec iov[QUEUE_MAX];	/* the buffer being served */
+	struct iovec iov[QUEUE_MAX]; /* the buffer being served */
 };
 
 /* A buffer: its first 'out' iovecs are device-readable, the rest writable. */
@@ -1040,20 +1060,20 @@ struct chain {
 
 struct dev {
 	const char *name;
-	u8 slot;			/* PCI device number on bus 0 */
-	u8 irq;				/* interrupt line */
-	u8 cfg[0x98];			/* PCI configuration space */
-	u32 bar;			/* BAR0: where our registers live */
-	u32 bar_size;			/* BAR0's size, a power of two */
-	u32 regs_len;			/* the bytes of it in use */
+	u8 slot;      /* PCI device number on bus 0 */
+	u8 irq;	      /* interrupt line */
+	u8 cfg[0x98]; /* PCI configuration space */
+	u32 bar;      /* BAR0: where our registers live */
+	u32 bar_size; /* BAR0's size, a power of two */
+	u32 regs_len; /* the bytes of it in use */
 
 	/* The virtio 1.0 common configuration, as the driver sees it. */
 	u64 features, accepted;
 	u32 dfsel, gfsel;
 	u8 status;
 	u16 qsel;
-	bool unread_features_ok;	/* FEATURES_OK set, status not re-read */
-	bool gave_up;			/* the driver set FAILED */
+	bool unread_features_ok; /* FEATURES_OK set, status not re-read */
+	bool gave_up;		 /* the driver set FAILED */
 	u8 isr;
 
 	/* Device-specific configuration, after the common block in BAR0. */
@@ -1066,9 +1086,9 @@ struct dev {
 	struct vq vq[2];
 
 	/* What the device needs to do its job. */
-	int fd;				/* tap, block file or /dev/urandom */
-	u64 sectors;			/* block capacity */
-	unsigned int ctrl_c;		/* console: ^C seen in a row */
+	int fd;		     /* tap, block file or /dev/urandom */
+	u64 sectors;	     /* block capacity */
+	unsigned int ctrl_c; /* console: ^C seen in a row */
 	struct timespec ctrl_c_first;
 };
 
@@ -1114,7 +1134,8 @@ static void *vq_mem(struct vq *vq, u64 gpa, u64 len, const char *what)
 	if (!p)
 		bad_driver(vq->dev, vq, "2.4.5",
 			   "%s at %#llx (%llu bytes) is not in guest RAM "
-			   "(%llu MiB)", what, gpa, len, gram / MIB);
+			   "(%llu MiB)",
+			   what, gpa, len, gram / MIB);
 	return p;
 }
 
@@ -1137,8 +1158,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 	if ((u16)(avail_idx - vq->last_avail) > vq->num)
 		bad_driver(vq->dev, vq, "2.4.6",
 			   "available index jumped from %u to %u, past the "
-			   "%u entries of the ring", vq->last_avail, avail_idx,
-			   vq->num);
+			   "%u entries of the ring",
+			   vq->last_avail, avail_idx, vq->num);
 	/* Read the ring entry only after the index that published it. */
 	rmb();
 	c->head = READ_ONCE(vq->avail->ring[vq->last_avail % vq->num]);
@@ -1160,7 +1181,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 		if (++seen > max)
 			bad_driver(vq->dev, vq, "2.4.5.2",
 				   "descriptor chain loops (more than %u "
-				   "descriptors in a table of %u)", max, max);
+				   "descriptors in a table of %u)",
+				   max, max);
 		if (flags & VRING_DESC_F_INDIRECT) {
 			if (!(vq->dev->accepted &
 			      (1ULL << VIRTIO_RING_F_INDIRECT_DESC)))
@@ -1175,12 +1197,14 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 			if (flags & VRING_DESC_F_NEXT)
 				bad_driver(vq->dev, vq, "2.4.5.3.1",
 					   "descriptor %u has both INDIRECT "
-					   "and NEXT set", i);
+					   "and NEXT set",
+					   i);
 			if (!len || len % sizeof(struct vring_desc))
 				bad_driver(vq->dev, vq, "2.4.5.3",
 					   "indirect table of %u bytes is not "
 					   "a whole number of 16-byte "
-					   "descriptors", len);
+					   "descriptors",
+					   len);
 			max = len / sizeof(struct vring_desc);
 			if (max > vq->num)
 				bad_driver(vq->dev, vq, "2.4.5.3.1",
@@ -1197,7 +1221,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 		if (c->out + c->in == vq->num)
 			bad_driver(vq->dev, vq, "2.4.5.3.1",
 				   "descriptor chain is longer than the queue "
-				   "(%u)", vq->num);
+				   "(%u)",
+				   vq->num);
 		bytes += len;
 		if (bytes > 0xFFFFFFFFULL)
 			bad_driver(vq->dev, vq, "2.4.5.2",
@@ -1211,7 +1236,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 			if (c->in)
 				bad_driver(vq->dev, vq, "2.4.4.2",
 					   "device-readable descriptor %u "
-					   "after a device-writable one", i);
+					   "after a device-writable one",
+					   i);
 			c->out++;
 		}
 
@@ -1220,7 +1246,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 		if (next >= max)
 			bad_driver(vq->dev, vq, "2.4.5",
 				   "descriptor %u chains to %u, past the end "
-				   "of a table of %u", i, next, max);
+				   "of a table of %u",
+				   i, next, max);
 		i = next;
 	}
 }
@@ -1252,7 +1279,8 @@ static void vq_interrupt(struct vq *vq)
 	if (flags > VRING_AVAIL_F_NO_INTERRUPT)
 		bad_driver(vq->dev, vq, "2.4.7.1",
 			   "available ring flags are %#x: without "
-			   "VIRTIO_F_EVENT_IDX only 0 or 1 are allowed", flags);
+			   "VIRTIO_F_EVENT_IDX only 0 or 1 are allowed",
+			   flags);
 	if (flags & VRING_AVAIL_F_NO_INTERRUPT)
 		return;
 	/* ISR first: the driver reads it to learn why it was interrupted. */
@@ -1385,17 +1413,18 @@ static void task_stop(struct vq *vq)
 {
 	if (!vq->task)
 		return;
+	vq->stopping = true;
 	kill(vq->task, SIGKILL);
 	while (waitpid(vq->task, NULL, 0) < 0 && errno == EINTR)
 		;
 	vq->task = 0;
+	vq->stopping = false;
 }
 
-#define for_each_vq(d, vq, s)                                          \
-	for (s = 1; s < PCI_SLOTS; s++)                                 \
-		if (((d) = slots[s]))                                   \
-			for ((vq) = (d)->vq; (vq) < (d)->vq + (d)->nvq; \
-			     (vq)++)
+#define for_each_vq(d, vq, s)           \
+	for (s = 1; s < PCI_SLOTS; s++) \
+		if (((d) = slots[s]))   \
+			for ((vq) = (d)->vq; (vq) < (d)->vq + (d)->nvq; (vq)++)
 
 /* Safe in a signal handler: only kill(). */
 static void kill_tasks(void)
@@ -1404,9 +1433,12 @@ static void kill_tasks(void)
 	struct vq *vq;
 	unsigned int s;
 
-	for_each_vq(d, vq, s)
-		if (vq->task)
+	for_each_vq(d, vq, s) {
+		if (vq->task) {
+			vq->stopping = true;
 			kill(vq->task, SIGKILL);
+		}
+	}
 }
 
 /* The terminal as we found it; the console puts it in raw mode. */
@@ -1460,13 +1492,37 @@ static void on_fatal_signal(int sig)
 	raise(sig);
 }
 
-/* A task died: the run loop notices (the read it sleeps in fails). */
-static volatile sig_atomic_t task_died;
-
+/*
+ * A task died without being told to: it hit a driver error (and said so)
+ * or crashed.  Either way the launcher ends here and now, from the signal
+ * handler, rather than when the run loop next wakes: the guest might be
+ * waiting on that very queue.
+ */
 static void on_sigchld(int sig)
 {
+	struct dev *d;
+	struct vq *vq;
+	unsigned int s;
+	int st, saved = errno;
+
 	(void)sig;
-	task_died = 1;
+	for_each_vq(d, vq, s) {
+		if (!vq->task || vq->stopping ||
+		    waitpid(vq->task, &st, WNOHANG) != vq->task)
+			continue;
+		vq->task = 0;
+		kill_tasks();
+		restore_terminal();
+		/* A task that stops itself has said why already. */
+		if (WIFSIGNALED(st))
+			say("%s queue %s: service task killed by SIG%s",
+			    d->name, vq->name, sigabbrev_np(WTERMSIG(st)));
+		else if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
+			say("%s queue %s: service task exited with status %d",
+			    d->name, vq->name, WEXITSTATUS(st));
+		_exit(1);
+	}
+	errno = saved;
 }
 
 static void install_signals(void)
@@ -1480,35 +1536,10 @@ static void install_signals(void)
 	sa.sa_handler = on_fatal_signal;
 	for (i = 0; i < sizeof(fatal_sigs) / sizeof(fatal_sigs[0]); i++)
 		sigaction(fatal_sigs[i], &sa, NULL);
-	/* No SA_RESTART: the run loop must come back to look. */
 	sa.sa_handler = on_sigchld;
 	sigaction(SIGCHLD, &sa, NULL);
 	/* A closed stdout is a console problem, not a reason to die. */
 	signal(SIGPIPE, SIG_IGN);
-}
-
-/* In the run loop: if a task has died, the launcher ends too. */
-static void reap_tasks(void)
-{
-	struct dev *d;
-	struct vq *vq;
-	unsigned int s;
-	int st;
-
-	task_died = 0;
-	for_each_vq(d, vq, s) {
-		if (!vq->task || waitpid(vq->task, &st, WNOHANG) != vq->task)
-			continue;
-		vq->task = 0;
-		/* A task that stops itself has said why already. */
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 1)
-			exit(1);
-		if (WIFSIGNALED(st))
-			fatal("%s queue %s: service task killed by %s",
-			      d->name, vq->name, strsignal(WTERMSIG(st)));
-		fatal("%s queue %s: service task exited with status %d",
-		      d->name, vq->name, WEXITSTATUS(st));
-	}
 }
 
 /*
@@ -1522,10 +1553,10 @@ static void reap_tasks(void)
 static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass);
 
 static unsigned int ndevs;
-static u8 next_irq = 1;		/* line 0 is the guest's timer */
+static u8 next_irq = 1; /* line 0 is the guest's timer */
 
-static struct dev *new_device(const char *name, u16 type, u8 class,
-			      u8 subclass, u32 config_len)
+static struct dev *new_device(const char *name, u16 type, u8 class, u8 subclass,
+			      u32 config_len)
 {
 	struct dev *d = calloc(1, sizeof(*d));
 
@@ -1537,14 +1568,14 @@ static struct dev *new_device(const char *name, u16 type, u8 class,
 	d->fd = -1;
 	d->features = 1ULL << VIRTIO_F_VERSION_1;
 	d->config_len = config_len;
-	d->regs_len = 60 + config_len;	/* the common block, then config */
+	d->regs_len = 60 + config_len; /* the common block, then config */
 	for (d->bar_size = 16; d->bar_size < d->regs_len; d->bar_size <<= 1)
 		;
 	d->bar = alloc_bar(d->bar_size);
 	pci_init(d, type, class, subclass);
 	slots[d->slot] = d;
-	verbose("%s: PCI 00:%02x.0, interrupt %u, registers at %#x",
-		name, d->slot, d->irq, d->bar);
+	verbose("%s: PCI 00:%02x.0, interrupt %u, registers at %#x", name,
+		d->slot, d->irq, d->bar);
 	return d;
 }
 
@@ -1583,8 +1614,9 @@ static void console_ctrl_c(struct dev *d, long n, u8 first)
 		return;
 	d->ctrl_c = 0;
 	/* Three ^C, each its own read, within a second: the user means it. */
-	if ((now.tv_sec - d->ctrl_c_first.tv_sec) * 1000000000LL +
-		    now.tv_nsec - d->ctrl_c_first.tv_nsec <= 1000000000LL)
+	if ((now.tv_sec - d->ctrl_c_first.tv_sec) * 1000000000LL + now.tv_nsec -
+		    d->ctrl_c_first.tv_nsec <=
+	    1000000000LL)
 		raw_syscall(SYS_kill, launcher_pid, SIGINT, 0, 0, 0);
 }
 
@@ -1775,10 +1807,10 @@ static void configure_tap(const char tap[IFNAMSIZ], const struct dev_arg *a)
 static void setup_net(const struct dev_arg *a)
 {
 	static const unsigned int offloads[] = {
-		VIRTIO_NET_F_CSUM, VIRTIO_NET_F_GUEST_CSUM,
+		VIRTIO_NET_F_CSUM,	 VIRTIO_NET_F_GUEST_CSUM,
 		VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_TSO6,
-		VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_HOST_TSO4,
-		VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_HOST_ECN,
+		VIRTIO_NET_F_GUEST_ECN,	 VIRTIO_NET_F_HOST_TSO4,
+		VIRTIO_NET_F_HOST_TSO6,	 VIRTIO_NET_F_HOST_ECN,
 	};
 	/* mac, status, max_virtqueue_pairs and mtu, as lguest always had. */
 	struct dev *d = new_device("net", VIRTIO_ID_NET, 0x02, 0x00,
@@ -1807,8 +1839,7 @@ static void setup_net(const struct dev_arg *a)
  * sectors.  Every request is checked against the capacity before a byte
  * moves, so the file never grows and never changes outside a valid write.
  */
-static bool iov_take(struct iovec **iov, unsigned int *n, void *dst,
-		     size_t len)
+static bool iov_take(struct iovec **iov, unsigned int *n, void *dst, size_t len)
 {
 	u8 *p = dst;
 
@@ -1835,12 +1866,13 @@ static void block_check_range(struct vq *vq, u64 sector, u64 len,
 	if (sector > cap || len > (cap - sector) * 512)
 		bad_driver(vq->dev, vq, "5.2.6.1",
 			   "%s of %llu bytes at sector %llu goes past the end "
-			   "of the disk (%llu sectors)", op, len, sector, cap);
+			   "of the disk (%llu sectors)",
+			   op, len, sector, cap);
 }
 
 /* Read or write all of the iovecs at 'off'; false on an I/O error. */
-static bool block_io(struct vq *vq, struct iovec *iov, unsigned int n,
-		     u64 off, bool write)
+static bool block_io(struct vq *vq, struct iovec *iov, unsigned int n, u64 off,
+		     bool write)
 {
 	int fd = vq->dev->fd;
 
@@ -1887,15 +1919,17 @@ static void block_request(struct vq *vq)
 		}
 	}
 	if (!status)
-		bad_driver(vq->dev, vq, "5.2.6",
-			   "request has no device-writable byte for its status");
+		bad_driver(
+			vq->dev, vq, "5.2.6",
+			"request has no device-writable byte for its status");
 
 	switch (h.type) {
 	case VIRTIO_BLK_T_IN:
 		len = iov_bytes(c.iov + c.out, c.in);
 		block_check_range(vq, h.sector, len, "read");
 		st = block_io(vq, c.iov + c.out, c.in, h.sector * 512, false)
-			     ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+			     ? VIRTIO_BLK_S_OK
+			     : VIRTIO_BLK_S_IOERR;
 		if (st == VIRTIO_BLK_S_OK)
 			used += len;
 		break;
@@ -1903,7 +1937,8 @@ static void block_request(struct vq *vq)
 		len = iov_bytes(out, nout);
 		block_check_range(vq, h.sector, len, "write");
 		st = block_io(vq, out, nout, h.sector * 512, true)
-			     ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+			     ? VIRTIO_BLK_S_OK
+			     : VIRTIO_BLK_S_IOERR;
 		break;
 	case VIRTIO_BLK_T_FLUSH:
 		if (h.sector)
@@ -1911,7 +1946,8 @@ static void block_request(struct vq *vq)
 				   "flush request with sector %llu, not 0",
 				   (u64)h.sector);
 		st = raw_syscall(SYS_fdatasync, vq->dev->fd, 0, 0, 0, 0)
-			     ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
+			     ? VIRTIO_BLK_S_IOERR
+			     : VIRTIO_BLK_S_OK;
 		break;
 	default:
 		/*
@@ -2059,7 +2095,8 @@ static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass)
 	/* notify_off_multiplier 0: every queue notifies at one address. */
 	put_cap(c, CAP_NOTIFY, VIRTIO_PCI_CAP_NOTIFY_CFG, CAP_ISR, BAR_NOTIFY,
 		2, sizeof(struct virtio_pci_notify_cap));
-	put_cap(c, CAP_ISR, VIRTIO_PCI_CAP_ISR_CFG, CAP_PCI_CFG, BAR_ISR, 1, 16);
+	put_cap(c, CAP_ISR, VIRTIO_PCI_CAP_ISR_CFG, CAP_PCI_CFG, BAR_ISR, 1,
+		16);
 	put_cap(c, CAP_PCI_CFG, VIRTIO_PCI_CAP_PCI_CFG,
 		d->config_len ? CAP_DEVICE : 0, 0, 0,
 		sizeof(struct virtio_pci_cfg_cap));
@@ -2069,8 +2106,8 @@ static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass)
 
 static void pci_init_bus(void)
 {
-	host_bridge.cfg[PCI_CLASS_DEVICE + 1] = 0x06;	/* bridge */
-	host_bridge.cfg[PCI_CLASS_DEVICE] = 0x00;	/* host bridge */
+	host_bridge.cfg[PCI_CLASS_DEVICE + 1] = 0x06; /* bridge */
+	host_bridge.cfg[PCI_CLASS_DEVICE] = 0x00;     /* host bridge */
 	slots[0] = &host_bridge;
 }
 
@@ -2133,8 +2170,10 @@ static bool status_has(const struct dev *d, u8 bit)
 static void need_driver(struct dev *d, const char *reg, const char *op)
 {
 	if (!status_has(d, VIRTIO_CONFIG_S_DRIVER))
-		bad_driver(d, NULL, "3.1.1", "%s of %s before the driver set "
-			   "DRIVER", op, reg);
+		bad_driver(d, NULL, "3.1.1",
+			   "%s of %s before the driver set "
+			   "DRIVER",
+			   op, reg);
 }
 
 /* Feature writes belong between DRIVER and FEATURES_OK (3.1.1). */
@@ -2142,8 +2181,10 @@ static void feature_window(struct dev *d, const char *reg)
 {
 	need_driver(d, reg, "write");
 	if (status_has(d, VIRTIO_CONFIG_S_FEATURES_OK))
-		bad_driver(d, NULL, "3.1.1", "write of %s after FEATURES_OK: "
-			   "the features are settled", reg);
+		bad_driver(d, NULL, "3.1.1",
+			   "write of %s after FEATURES_OK: "
+			   "the features are settled",
+			   reg);
 }
 
 /* The queue queue_select names, for reading: NULL if there is none. */
@@ -2160,7 +2201,8 @@ static struct vq *selected_for(struct dev *d, const char *reg)
 	if (!vq)
 		bad_driver(d, NULL, "4.1.5.1.3",
 			   "write of %s while queue_select is %u, which names "
-			   "no queue (its queue_size reads 0)", reg, d->qsel);
+			   "no queue (its queue_size reads 0)",
+			   reg, d->qsel);
 	return vq;
 }
 
@@ -2209,8 +2251,7 @@ static void enable_queue(struct dev *d, struct vq *vq)
 	u64 n = vq->size;
 
 	if (!status_has(d, VIRTIO_CONFIG_S_FEATURES_OK))
-		bad_driver(d, vq, "3.1.1",
-			   "queue enabled before FEATURES_OK");
+		bad_driver(d, vq, "3.1.1", "queue enabled before FEATURES_OK");
 	if (queues_below_4g &&
 	    (vq->desc_gpa | vq->avail_gpa | vq->used_gpa) >> 32)
 		bad_driver(d, vq, "2.4",
@@ -2220,15 +2261,16 @@ static void enable_queue(struct dev *d, struct vq *vq)
 	if (vq->desc_gpa % 16 || vq->avail_gpa % 2 || vq->used_gpa % 4)
 		bad_driver(d, vq, "2.4.1",
 			   "misaligned queue (desc %#llx, avail %#llx, used "
-			   "%#llx: they need 16, 2 and 4)", vq->desc_gpa,
-			   vq->avail_gpa, vq->used_gpa);
+			   "%#llx: they need 16, 2 and 4)",
+			   vq->desc_gpa, vq->avail_gpa, vq->used_gpa);
 	vq->desc = vq_mem(vq, vq->desc_gpa, 16 * n, "descriptor table");
 	vq->avail = vq_mem(vq, vq->avail_gpa, 6 + 2 * n, "available ring");
 	vq->used = vq_mem(vq, vq->used_gpa, 6 + 8 * n, "used ring");
 	if (READ_ONCE(vq->used->flags))
 		bad_driver(d, vq, "2.4.9.1",
 			   "used ring flags are %#x when the queue is enabled: "
-			   "the driver must zero them", READ_ONCE(vq->used->flags));
+			   "the driver must zero them",
+			   READ_ONCE(vq->used->flags));
 	vq->num = n;
 	vq->last_avail = vq->used_idx = 0;
 	vq->pending = 0;
@@ -2271,7 +2313,8 @@ static void write_status(struct dev *d, u8 val)
 		added &= ~VIRTIO_CONFIG_S_FAILED;
 		if (!d->gave_up)
 			say("%s 00:%02x.0: the driver gave up on the device "
-			    "(FAILED; status %#x)", d->name, d->slot, val);
+			    "(FAILED; status %#x)",
+			    d->name, d->slot, val);
 		d->gave_up = true;
 	}
 	if (!added) {
@@ -2283,11 +2326,14 @@ static void write_status(struct dev *d, u8 val)
 	if (i == sizeof(order))
 		bad_driver(d, NULL, "3.1.1",
 			   "device_status %#x -> %#x sets bits out of the "
-			   "initialization sequence", old, val);
+			   "initialization sequence",
+			   old, val);
 	if ((old & ~VIRTIO_CONFIG_S_FAILED) != before)
-		bad_driver(d, NULL, "3.1.1",
-			   "device_status %#x -> %#x skips or repeats a step of "
-			   "the initialization sequence", old, val);
+		bad_driver(
+			d, NULL, "3.1.1",
+			"device_status %#x -> %#x skips or repeats a step of "
+			"the initialization sequence",
+			old, val);
 	if (added == VIRTIO_CONFIG_S_FEATURES_OK)
 		d->unread_features_ok = true;
 	if (added == VIRTIO_CONFIG_S_DRIVER_OK) {
@@ -2304,8 +2350,7 @@ static void write_status(struct dev *d, u8 val)
 	d->status = val;
 }
 
-static void write_queue_addr(struct dev *d, u32 off, const char *reg,
-			     u32 val)
+static void write_queue_addr(struct dev *d, u32 off, const char *reg, u32 val)
 {
 	struct vq *vq = selected_for(d, reg);
 	u64 *field, shift = off % 8 ? 32 : 0;
@@ -2319,7 +2364,8 @@ static void write_queue_addr(struct dev *d, u32 off, const char *reg,
 	if (d->unread_features_ok)
 		bad_driver(d, vq, "3.1.1",
 			   "%s written before re-reading device_status after "
-			   "FEATURES_OK", reg);
+			   "FEATURES_OK",
+			   reg);
 	if (off < CC(queue_avail_lo))
 		field = &vq->desc_gpa;
 	else if (off < CC(queue_used_lo))
@@ -2336,8 +2382,8 @@ static void notify_queue(struct dev *d, u32 val)
 
 	if (val >= d->nvq)
 		bad_driver(d, NULL, "4.1.5.2",
-			   "notification for queue %u; the device has %u",
-			   val, d->nvq);
+			   "notification for queue %u; the device has %u", val,
+			   d->nvq);
 	if (!status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
 		bad_driver(d, &d->vq[val], "3.1.1",
 			   "notified before DRIVER_OK");
@@ -2357,8 +2403,8 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 			return;
 		bad_driver(d, NULL, "3.1.1",
 			   "%u-bit write of %#x to device configuration offset "
-			   "%u, which the driver may not write", width * 8, val,
-			   off);
+			   "%u, which the driver may not write",
+			   width * 8, val, off);
 	}
 	reg = reg_access(d, off, width, "write");
 	switch (off) {
@@ -2371,7 +2417,8 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 		if (val > 1)
 			bad_driver(d, NULL, "4.1.4.3",
 				   "driver_feature_select %u: feature bits go "
-				   "up to 63", val);
+				   "up to 63",
+				   val);
 		feature_window(d, reg);
 		d->gfsel = val;
 		return;
@@ -2382,14 +2429,15 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 		if (d->accepted & ~d->features)
 			bad_driver(d, NULL, "2.2.1",
 				   "driver accepted features %#llx, but the "
-				   "device offered only %#llx", d->accepted,
-				   d->features);
+				   "device offered only %#llx",
+				   d->accepted, d->features);
 		return;
 	case CC(msix_config):
 	case CC(queue_msix_vector):
 		bad_driver(d, NULL, "4.1.5.1.2",
 			   "write of %#x to %s: the device has no MSI-X "
-			   "capability", val, reg);
+			   "capability",
+			   val, reg);
 	case CC(device_status):
 		write_status(d, val);
 		return;
@@ -2404,7 +2452,8 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 		if (val > QUEUE_MAX)
 			bad_driver(d, vq, "4.1.4.3",
 				   "queue_size %u is above the device's %u: a "
-				   "driver may only reduce it", val, QUEUE_MAX);
+				   "driver may only reduce it",
+				   val, QUEUE_MAX);
 		if (vq->enabled)
 			bad_driver(d, vq, "4.1.4.3.2",
 				   "queue_size changed while the queue is "
@@ -2414,9 +2463,11 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 	case CC(queue_enable):
 		vq = selected_for(d, reg);
 		if (val != 1)
-			bad_driver(d, vq, "4.1.4.3.2",
-				   "queue_enable written with %u: only 1 may be "
-				   "written", val);
+			bad_driver(
+				d, vq, "4.1.4.3.2",
+				"queue_enable written with %u: only 1 may be "
+				"written",
+				val);
 		if (status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
 			bad_driver(d, vq, "3.1.1",
 				   "queue enabled after DRIVER_OK");
@@ -2434,11 +2485,15 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 		notify_queue(d, val);
 		return;
 	case BAR_ISR:
-		bad_driver(d, NULL, "4.1.4.5", "write of %#x to ISR status, "
-			   "which only the device writes", val);
+		bad_driver(d, NULL, "4.1.4.5",
+			   "write of %#x to ISR status, "
+			   "which only the device writes",
+			   val);
 	}
-	bad_driver(d, NULL, "4.1.4.3.2", "write of %#x to %s, which is "
-		   "read-only", val, reg);
+	bad_driver(d, NULL, "4.1.4.3.2",
+		   "write of %#x to %s, which is "
+		   "read-only",
+		   val, reg);
 }
 
 static u32 queue_reg(struct dev *d, u32 off, const char *reg)
@@ -2449,7 +2504,7 @@ static u32 queue_reg(struct dev *d, u32 off, const char *reg)
 	if (off == CC(queue_select))
 		return d->qsel;
 	if (!vq)
-		return 0;	/* queue_size 0: no such queue (4.1.4.3.1) */
+		return 0; /* queue_size 0: no such queue (4.1.4.3.1) */
 	switch (off) {
 	case CC(queue_size):
 		return vq->size;
@@ -2468,7 +2523,7 @@ static u32 queue_reg(struct dev *d, u32 off, const char *reg)
 	case CC(queue_used_hi):
 		return vq->used_gpa >> 32;
 	}
-	return 0;	/* queue_msix_vector, queue_notify_off */
+	return 0; /* queue_msix_vector, queue_notify_off */
 }
 
 static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
@@ -2480,12 +2535,13 @@ static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
 		if (off >= d->config_len || width > d->config_len - off)
 			bad_driver(d, NULL, "4.1.4.6",
 				   "%u-byte read at device configuration "
-				   "offset %u, past its end (%u bytes)", width,
-				   off, d->config_len);
+				   "offset %u, past its end (%u bytes)",
+				   width, off, d->config_len);
 		if (off % width)
 			bad_driver(d, NULL, "4.1.3.1",
 				   "misaligned %u-byte read at device "
-				   "configuration offset %u", width, off);
+				   "configuration offset %u",
+				   width, off);
 		need_driver(d, "device configuration", "read");
 		return le_get(d->config + off, width);
 	}
@@ -2514,7 +2570,7 @@ static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
 		d->unread_features_ok = false;
 		return d->status;
 	case CC(config_generation):
-		return 0;	/* our configuration never changes */
+		return 0; /* our configuration never changes */
 	case BAR_NOTIFY:
 		if (!status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
 			bad_driver(d, NULL, "3.1.1",
@@ -2527,7 +2583,8 @@ static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
 	case BAR_PAD:
 		bad_driver(d, NULL, "4.1.4",
 			   "read of BAR0 offset %u, padding between the "
-			   "virtio structures", off);
+			   "virtio structures",
+			   off);
 	}
 	return queue_reg(d, off, reg);
 }
@@ -2554,16 +2611,17 @@ static void window_read(struct dev *d)
 	u32 off;
 
 	if (!window_target(d, &off, &len))
-		bad_driver(d, NULL, "4.1.4.7.2",
-			   "read through the PCI_CFG window with bar %u, offset "
-			   "%u, length %u: not an aligned 1, 2 or 4 bytes inside "
-			   "BAR0's %u", d->cfg[WIN_BAR], off, len, d->regs_len);
+		bad_driver(
+			d, NULL, "4.1.4.7.2",
+			"read through the PCI_CFG window with bar %u, offset "
+			"%u, length %u: not an aligned 1, 2 or 4 bytes inside "
+			"BAR0's %u",
+			d->cfg[WIN_BAR], off, len, d->regs_len);
 	le_put(d->cfg + WIN_DATA, 4, virtio_read(d, off, len));
 }
 
 /* Put 'width' bytes of val into the configuration dword at cfg+reg. */
-static void cfg_merge(u8 *dword, unsigned int lane, unsigned int width,
-		      u32 val)
+static void cfg_merge(u8 *dword, unsigned int lane, unsigned int width, u32 val)
 {
 	unsigned int i;
 
@@ -2578,7 +2636,7 @@ static u32 pci_addr;
 static struct dev *pci_target(u32 *reg)
 {
 	if (!(pci_addr & 0x80000000) || (pci_addr & 0x00FF0700))
-		return NULL;	/* disabled, or not bus 0 function 0 */
+		return NULL; /* disabled, or not bus 0 function 0 */
 	*reg = pci_addr & 0xFC;
 	if (*reg >= PCI_CFG_SIZE)
 		return NULL;
@@ -2592,7 +2650,7 @@ static void pci_data_read(unsigned int lane, unsigned int width, u32 *val)
 
 	d = pci_target(&reg);
 	if (!d)
-		return;		/* nobody answers: all ones */
+		return; /* nobody answers: all ones */
 	if (reg == WIN_DATA)
 		window_read(d);
 	*val = (le_get(d->cfg + reg, 4) >> (8 * lane)) & width_mask(width);
@@ -2627,7 +2685,7 @@ static bool pci_data_write(unsigned int lane, unsigned int width, u32 val)
 	case PCI_BASE_ADDRESS_3:
 	case PCI_BASE_ADDRESS_4:
 	case PCI_BASE_ADDRESS_5:
-	case PCI_CARDBUS_CIS:	/* the original allowed it: so do we */
+	case PCI_CARDBUS_CIS: /* the original allowed it: so do we */
 	case PCI_ROM_ADDRESS:
 	case WIN_BAR:
 	case WIN_OFFSET:
@@ -2711,8 +2769,8 @@ static bool mmio_access(u64 gpa, unsigned int width, bool write, u32 *val)
 					   d->regs_len);
 			bad_driver(d, NULL, "4.1.4.6",
 				   "%u-bit read at BAR0 offset %llu, past the "
-				   "registers (%u bytes)", width * 8,
-				   gpa - d->bar, d->regs_len);
+				   "registers (%u bytes)",
+				   width * 8, gpa - d->bar, d->regs_len);
 		}
 		if (write)
 			virtio_write(d, gpa - d->bar, width, *val);
@@ -2784,8 +2842,13 @@ static void lg_interrupt(struct dev *d)
 {
 	unsigned long req[] = { LHREQ_IRQ, d->irq };
 
+	/*
+	 * The host refuses only once the guest is dead; the main task is
+	 * about to hear why, so this task just waits to be stopped.
+	 */
 	if (pwrite(lguest_fd, req, sizeof(req), 0) != 0)
-		fatal("%s: /dev/lguest refused interrupt %u", d->name, d->irq);
+		for (;;)
+			sys_poll1(-1, -1);
 }
 
 static void lg_open(void)
@@ -2794,7 +2857,8 @@ static void lg_open(void)
 	if (lguest_fd < 0)
 		bad_arg("cannot open /dev/lguest: %s (Linux dropped the lguest "
 			"host in 4.14: run on a 4.13 or older host kernel "
-			"with the lg module loaded)", strerror(errno));
+			"with the lg module loaded)",
+			strerror(errno));
 }
 
 static void lg_initialize(void)
@@ -2804,7 +2868,8 @@ static void lg_initialize(void)
 				(mmio_next + PAGE - 1) / PAGE };
 
 	verbose("guest memory at %p: %llu MiB, devices up to %#llx, entry "
-		"%#x", gbase, gram / MIB, mmio_next, kimg.entry);
+		"%#x",
+		gbase, gram / MIB, mmio_next, kimg.entry);
 	lguest_request(req, sizeof(req), "to initialize the guest");
 	/* Both are 32-bit on lguest: the guest has no memory above 4 GiB. */
 	queues_below_4g = true;
@@ -2861,16 +2926,14 @@ static void __attribute__((noreturn)) lg_run(void)
 		ssize_t n = pread(lguest_fd, &p, sizeof(p), 0);
 		int err = errno;
 
-		if (task_died)
-			reap_tasks();
 		if (n == sizeof(p) && p.trap == 13) {
 			emulate_insn(p.insn);
 		} else if (n == sizeof(p) && p.trap == 14) {
 			emulate_mmio(p.addr, p.insn);
 		} else if (n == sizeof(p)) {
 			fatal("/dev/lguest reported trap %u (address %#x), "
-			      "which the launcher does not handle", p.trap,
-			      p.addr);
+			      "which the launcher does not handle",
+			      p.trap, p.addr);
 		} else if (n >= 0) {
 			fatal("/dev/lguest returned %zd bytes, not a trap", n);
 		} else if (err == ENOENT) {
@@ -2934,22 +2997,22 @@ static void emulate_insn(const u8 insn[7])
 	/* Only the guest kernel (ring 1) may have us do its I/O. */
 	if ((lg_getreg(PT_CS) & 3) != GUEST_KERNEL_RPL)
 		goto hand_back;
-	if (insn[0] == 0xFA) {		/* cli */
+	if (insn[0] == 0xFA) { /* cli */
 		skip_insn(1);
 		return;
 	}
-	if (insn[i] == 0x66) {		/* operand size: 16 bits */
+	if (insn[i] == 0x66) { /* operand size: 16 bits */
 		o16 = true;
 		i++;
 	}
 	switch (insn[i] & ~1) {
-	case 0xE4:			/* in imm8, %al/%ax/%eax */
-	case 0xE6:			/* out %al/%ax/%eax, imm8 */
+	case 0xE4: /* in imm8, %al/%ax/%eax */
+	case 0xE6: /* out %al/%ax/%eax, imm8 */
 		dx = false;
 		len = i + 2;
 		break;
-	case 0xEC:			/* in (%dx), %al/%ax/%eax */
-	case 0xEE:			/* out %al/%ax/%eax, (%dx) */
+	case 0xEC: /* in (%dx), %al/%ax/%eax */
+	case 0xEE: /* out %al/%ax/%eax, (%dx) */
 		dx = true;
 		len = i + 1;
 		break;
@@ -2967,7 +3030,8 @@ static void emulate_insn(const u8 insn[7])
 		val = gpr_get(0, width);
 		if (!port_io(port, width, true, &val)) {
 			say("guest wrote %#x to port %#x (%u bytes): refused, "
-			    "the guest gets a #GP", val, port, width);
+			    "the guest gets a #GP",
+			    val, port, width);
 			goto hand_back;
 		}
 	}
@@ -2984,13 +3048,13 @@ static unsigned int modrm_len(const u8 *m)
 {
 	unsigned int mod = m[0] >> 6, rm = m[0] & 7, len = 1;
 
-	if (rm == 4) {			/* a SIB byte follows */
+	if (rm == 4) { /* a SIB byte follows */
 		len++;
 		if (mod == 0 && (m[1] & 7) == 5)
-			len += 4;	/* ... and a 32-bit displacement */
+			len += 4; /* ... and a 32-bit displacement */
 	}
 	if (mod == 0 && rm == 5)
-		len += 4;		/* 32-bit absolute address */
+		len += 4; /* 32-bit absolute address */
 	else if (mod == 1)
 		len += 1;
 	else if (mod == 2)
@@ -3019,8 +3083,8 @@ static void emulate_mmio(u32 gpa, const u8 insn[7])
 	 */
 	if ((op & ~3) != 0x88 || (modrm >> 6) == 3) {
 		say("MMIO at %#x: instruction %02x %02x %02x %02x is not one "
-		    "lguest emulates; the guest gets the page fault", gpa,
-		    insn[0], insn[1], insn[2], insn[3]);
+		    "lguest emulates; the guest gets the page fault",
+		    gpa, insn[0], insn[1], insn[2], insn[3]);
 		goto hand_back;
 	}
 	width = op & 1 ? (o16 ? 2 : 4) : 1;
@@ -3036,8 +3100,7 @@ static void emulate_mmio(u32 gpa, const u8 insn[7])
 	skip_insn(i + 1 + modrm_len(&insn[i + 1]));
 	return;
 nobody:
-	say("MMIO at %#x: no device there; the guest gets the page fault",
-	    gpa);
+	say("MMIO at %#x: no device there; the guest gets the page fault", gpa);
 hand_back:
 	lg_hand_back(14);
 }
