@@ -179,10 +179,10 @@ static bool (*guest_ip)(u32 *ip);
 
 static long raw_syscall(long nr, long a, long b, long c, long d, long e);
 
-static void say_v(const char *prefix, const char *fmt, va_list ap)
+static void say_v(const char *fmt, va_list ap)
 {
 	char buf[1024];
-	int n = snprintf(buf, sizeof(buf), "%s", prefix);
+	int n = snprintf(buf, sizeof(buf), "lguest: ");
 
 	n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
 	if (n > (int)sizeof(buf) - 2)
@@ -196,7 +196,7 @@ static void __attribute__((format(printf, 1, 2))) say(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say_v("lguest: ", fmt, ap);
+	say_v(fmt, ap);
 	va_end(ap);
 }
 
@@ -231,7 +231,7 @@ fatal(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	say_v("lguest: ", fmt, ap);
+	say_v(fmt, ap);
 	va_end(ap);
 	stop();
 }
@@ -413,18 +413,8 @@ static const char usage_text[] =
 	"  -h, --help                 print this and exit\n"
 	"      --version              print the version and exit\n"
 	"\n"
-	"Example: lguest --block=rootfs --tunnet=192.168.19.1 --rng 256 bzImage root=/dev/vda\n";
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-bad_arg(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say_v("lguest: ", fmt, ap);
-	va_end(ap);
-	exit(1);
-}
+	"Example:\n"
+	"  lguest --block=rootfs --tunnet=192.168.19.1 --rng 256 bzImage root=/dev/vda\n";
 
 /* Guest RAM in MiB: a positive whole number that leaves room below 4 GiB. */
 static u64 parse_mem(const char *s)
@@ -435,20 +425,20 @@ static u64 parse_mem(const char *s)
 	const char *p;
 
 	if (!*s)
-		bad_arg("memory size is empty: give it in MiB, e.g. 64");
+		fatal("memory size is empty: give it in MiB, e.g. 64");
 	for (p = s; *p; p++) {
 		if (*p < '0' || *p > '9')
-			bad_arg("memory size '%s' is not a whole number of MiB",
-				s);
+			fatal("memory size '%s' is not a whole number of MiB",
+			      s);
 		mib = mib * 10 + (*p - '0');
 		if (mib > max_mib)
-			bad_arg("memory size %s MiB is too large: guest RAM, "
-				"device pages and BARs must fit below 4 GiB "
-				"(at most %llu MiB)",
-				s, max_mib);
+			fatal("memory size %s MiB is too large: guest RAM, "
+			      "device pages and BARs must fit below 4 GiB "
+			      "(at most %llu MiB)",
+			      s, max_mib);
 	}
 	if (!mib)
-		bad_arg("memory size must be at least 1 MiB");
+		fatal("memory size must be at least 1 MiB");
 	return mib * MIB;
 }
 
@@ -472,13 +462,13 @@ static void parse_mac(const char *s, u8 mac[6], const char *arg)
 		int hi = hexval(s[0]), lo = hi < 0 ? -1 : hexval(s[1]);
 
 		if (lo < 0 || s[2] != (i < 5 ? ':' : '\0'))
-			bad_arg("--tunnet=%s: malformed MAC address (want "
-				"xx:xx:xx:xx:xx:xx)",
-				arg);
+			fatal("--tunnet=%s: malformed MAC address (want "
+			      "xx:xx:xx:xx:xx:xx)",
+			      arg);
 		mac[i] = hi << 4 | lo;
 	}
 	if (mac[0] & 1)
-		bad_arg("--tunnet=%s: MAC address is a multicast address", arg);
+		fatal("--tunnet=%s: MAC address is a multicast address", arg);
 }
 
 /* --tunnet=<ip>[:<mac>] or --tunnet=bridge:<name>[:<mac>] */
@@ -500,19 +490,19 @@ static void parse_tunnet(struct dev_arg *d, const char *arg)
 	}
 	if (d->bridge) {
 		if (!len)
-			bad_arg("--tunnet=%s: empty bridge name", arg);
+			fatal("--tunnet=%s: empty bridge name", arg);
 		if (len >= IFNAMSIZ)
-			bad_arg("--tunnet=%s: bridge name longer than %d bytes",
-				arg, IFNAMSIZ - 1);
+			fatal("--tunnet=%s: bridge name longer than %d bytes",
+			      arg, IFNAMSIZ - 1);
 		memcpy(d->ifname, s, len);
 		return;
 	}
 	if (!len || len >= sizeof(word))
-		bad_arg("--tunnet=%s: malformed IPv4 address", arg);
+		fatal("--tunnet=%s: malformed IPv4 address", arg);
 	memcpy(word, s, len);
 	word[len] = '\0';
 	if (inet_pton(AF_INET, word, &d->ip) != 1)
-		bad_arg("--tunnet=%s: malformed IPv4 address", arg);
+		fatal("--tunnet=%s: malformed IPv4 address", arg);
 }
 
 static struct dev_arg *new_dev_arg(enum dev_kind kind, const char *text)
@@ -520,9 +510,9 @@ static struct dev_arg *new_dev_arg(enum dev_kind kind, const char *text)
 	struct dev_arg *d;
 
 	if (opt.ndev == MAX_DEV_ARGS)
-		bad_arg("too many devices: PCI bus 0 holds the console and "
-			"%d more",
-			MAX_DEV_ARGS);
+		fatal("too many devices: PCI bus 0 holds the console and "
+		      "%d more",
+		      MAX_DEV_ARGS);
 	d = &opt.dev[opt.ndev++];
 	memset(d, 0, sizeof(*d));
 	d->kind = kind;
@@ -536,7 +526,7 @@ static void set_user(const char *name)
 	const struct passwd *pw = getpwnam(name);
 
 	if (!pw)
-		bad_arg("--username=%s: no such user", name);
+		fatal("--username=%s: no such user", name);
 	opt.user = name;
 	opt.uid = pw->pw_uid;
 	opt.gid = pw->pw_gid;
@@ -552,15 +542,15 @@ bad_option(const struct option *longopts, const char *word)
 		if (o->val != optopt)
 			continue;
 		if (o->has_arg == required_argument)
-			bad_arg("option '--%s' needs a value (see lguest "
-				"--help)",
-				o->name);
-		bad_arg("option '--%s' takes no value (see lguest --help)",
-			o->name);
+			fatal("option '--%s' needs a value (see lguest "
+			      "--help)",
+			      o->name);
+		fatal("option '--%s' takes no value (see lguest --help)",
+		      o->name);
 	}
 	if (optopt)
-		bad_arg("unknown option '-%c' (see lguest --help)", optopt);
-	bad_arg("unknown option '%s' (see lguest --help)", word);
+		fatal("unknown option '-%c' (see lguest --help)", optopt);
+	fatal("unknown option '%s' (see lguest --help)", word);
 }
 
 static void parse_args(int argc, char *argv[])
@@ -624,10 +614,10 @@ static void parse_args(int argc, char *argv[])
 		}
 	}
 	if (optind >= argc)
-		bad_arg("no memory size or kernel given (see lguest --help)");
+		fatal("no memory size or kernel given (see lguest --help)");
 	opt.mem = parse_mem(argv[optind]);
 	if (optind + 1 >= argc)
-		bad_arg("no kernel given (see lguest --help)");
+		fatal("no kernel given (see lguest --help)");
 	opt.kernel = argv[optind + 1];
 	opt.kargs = argv + optind + 2;
 }
@@ -655,17 +645,17 @@ static void map_guest_memory(u64 ram)
 	u8 *p;
 
 	if (len + 2 * PAGE > SIZE_MAX)
-		bad_arg("cannot map %llu MiB of guest memory: too large for "
-			"this launcher's address space",
-			ram / MIB);
+		fatal("cannot map %llu MiB of guest memory: too large for "
+		      "this launcher's address space",
+		      ram / MIB);
 	p = mmap(NULL, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		 -1, 0);
 	if (p == MAP_FAILED)
-		bad_arg("cannot map %llu MiB of guest memory: %s", ram / MIB,
-			strerror(errno));
+		fatal("cannot map %llu MiB of guest memory: %s", ram / MIB,
+		      strerror(errno));
 	if (mprotect(p + PAGE, len, PROT_READ | PROT_WRITE))
-		bad_arg("cannot map %llu MiB of guest memory: %s", ram / MIB,
-			strerror(errno));
+		fatal("cannot map %llu MiB of guest memory: %s", ram / MIB,
+		      strerror(errno));
 	gbase = p + PAGE;
 	gram = ram;
 	mmio_next = len;
@@ -725,9 +715,9 @@ static int open_input(const char *what, const char *name, u64 *size)
 	int fd = open(name, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
-		bad_arg("cannot open %s '%s': %s", what, name, strerror(errno));
+		fatal("cannot open %s '%s': %s", what, name, strerror(errno));
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode))
-		bad_arg("%s '%s' is not a regular file", what, name);
+		fatal("%s '%s' is not a regular file", what, name);
 	*size = st.st_size;
 	return fd;
 }
@@ -737,10 +727,10 @@ static void read_exact(int fd, void *buf, size_t len, u64 off, const char *name)
 	ssize_t n = pread(fd, buf, len, off);
 
 	if (n < 0)
-		bad_arg("cannot read '%s': %s", name, strerror(errno));
+		fatal("cannot read '%s': %s", name, strerror(errno));
 	if ((size_t)n != len)
-		bad_arg("'%s' is truncated (%zd of %zu bytes at offset %llu)",
-			name, n, len, off);
+		fatal("'%s' is truncated (%zd of %zu bytes at offset %llu)",
+		      name, n, len, off);
 }
 
 static void probe_elf(const Elf32_Ehdr *eh)
@@ -750,28 +740,28 @@ static void probe_elf(const Elf32_Ehdr *eh)
 	unsigned int i, loads = 0;
 
 	if (eh->e_machine != EM_386)
-		bad_arg("kernel '%s' is an ELF for machine %u, not i386 "
-			"(EM_386): the lguest host runs 32-bit guests",
-			name, eh->e_machine);
+		fatal("kernel '%s' is an ELF for machine %u, not i386 "
+		      "(EM_386): the lguest host runs 32-bit guests",
+		      name, eh->e_machine);
 	if (eh->e_ident[EI_CLASS] != ELFCLASS32 ||
 	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		bad_arg("kernel '%s' is not a 32-bit little-endian ELF", name);
+		fatal("kernel '%s' is not a 32-bit little-endian ELF", name);
 	if (eh->e_type != ET_EXEC)
-		bad_arg("kernel '%s' is not an ELF executable (e_type %u)",
-			name, eh->e_type);
+		fatal("kernel '%s' is not an ELF executable (e_type %u)", name,
+		      eh->e_type);
 	if (eh->e_phentsize != sizeof(Elf32_Phdr))
-		bad_arg("kernel '%s': ELF program header size %u, not %zu",
-			name, eh->e_phentsize, sizeof(Elf32_Phdr));
+		fatal("kernel '%s': ELF program header size %u, not %zu", name,
+		      eh->e_phentsize, sizeof(Elf32_Phdr));
 	if (eh->e_phnum < 1 || eh->e_phnum > 65536 / sizeof(Elf32_Phdr))
-		bad_arg("kernel '%s': ELF has %u program headers", name,
-			eh->e_phnum);
+		fatal("kernel '%s': ELF has %u program headers", name,
+		      eh->e_phnum);
 
 	kimg.nph = eh->e_phnum;
 	phbytes = (u64)kimg.nph * sizeof(Elf32_Phdr);
 	if (eh->e_phoff > kimg.size || phbytes > kimg.size - eh->e_phoff)
-		bad_arg("kernel '%s': ELF program headers lie past the end "
-			"of the file",
-			name);
+		fatal("kernel '%s': ELF program headers lie past the end "
+		      "of the file",
+		      name);
 	kimg.ph = malloc(phbytes);
 	if (!kimg.ph)
 		fatal("out of memory");
@@ -785,20 +775,20 @@ static void probe_elf(const Elf32_Ehdr *eh)
 			continue;
 		loads++;
 		if ((u64)ph->p_offset + ph->p_filesz > kimg.size)
-			bad_arg("kernel '%s': segment %u lies past the end of "
-				"the file",
-				name, i);
+			fatal("kernel '%s': segment %u lies past the end of "
+			      "the file",
+			      name, i);
 		if (ph->p_filesz > ph->p_memsz)
-			bad_arg("kernel '%s': segment %u has more file bytes "
-				"than memory bytes",
-				name, i);
+			fatal("kernel '%s': segment %u has more file bytes "
+			      "than memory bytes",
+			      name, i);
 		if (ph->p_paddr < kimg.lo)
 			kimg.lo = ph->p_paddr;
 		if ((u64)ph->p_paddr + ph->p_memsz > kimg.hi)
 			kimg.hi = (u64)ph->p_paddr + ph->p_memsz;
 	}
 	if (!loads)
-		bad_arg("kernel '%s': ELF has no loadable segment", name);
+		fatal("kernel '%s': ELF has no loadable segment", name);
 	kimg.elf = true;
 	kimg.entry = eh->e_entry;
 }
@@ -810,18 +800,18 @@ static void probe_bzimage(const u8 *head, size_t len)
 
 	if (len < sizeof(struct boot_params) ||
 	    memcmp(head + offsetof(struct boot_params, hdr.header), "HdrS", 4))
-		bad_arg("kernel '%s' is neither an ELF vmlinux nor a bzImage",
-			opt.kernel);
+		fatal("kernel '%s' is neither an ELF vmlinux nor a bzImage",
+		      opt.kernel);
 	h = &((const struct boot_params *)head)->hdr;
 	if (h->version < 0x200 || !(h->loadflags & LOADED_HIGH))
-		bad_arg("kernel '%s' is a zImage or an ancient bzImage "
-			"(boot protocol %#x): lguest loads bzImages only",
-			opt.kernel, h->version);
+		fatal("kernel '%s' is a zImage or an ancient bzImage "
+		      "(boot protocol %#x): lguest loads bzImages only",
+		      opt.kernel, h->version);
 	sects = h->setup_sects ? h->setup_sects : 4;
 	kimg.payload = (sects + 1) * 512ULL;
 	if (kimg.payload >= kimg.size)
-		bad_arg("kernel '%s': bzImage has no protected-mode part",
-			opt.kernel);
+		fatal("kernel '%s': bzImage has no protected-mode part",
+		      opt.kernel);
 	kimg.lo = BZIMAGE_GPA;
 	kimg.hi = BZIMAGE_GPA + kimg.size - kimg.payload;
 	kimg.entry = h->code32_start;
@@ -838,12 +828,12 @@ static void probe_kernel(void)
 	kimg.fd = open_input("kernel", opt.kernel, &kimg.size);
 	n = pread(kimg.fd, head, sizeof(head), 0);
 	if (n < 0)
-		bad_arg("cannot read kernel '%s': %s", opt.kernel,
-			strerror(errno));
+		fatal("cannot read kernel '%s': %s", opt.kernel,
+		      strerror(errno));
 	if ((size_t)n >= SELFMAG && !memcmp(head, ELFMAG, SELFMAG)) {
 		if ((size_t)n < sizeof(Elf32_Ehdr))
-			bad_arg("kernel '%s': ELF header is short (%zd bytes)",
-				opt.kernel, n);
+			fatal("kernel '%s': ELF header is short (%zd bytes)",
+			      opt.kernel, n);
 		probe_elf((const Elf32_Ehdr *)head);
 	} else {
 		probe_bzimage(head, n);
@@ -867,33 +857,33 @@ static void check_layout(u64 initrd_size)
 	u64 initrd_gpa;
 
 	if (clen > CMDLINE_MAX)
-		bad_arg("kernel command line is %zu bytes; at most %llu fit",
-			clen, CMDLINE_MAX);
+		fatal("kernel command line is %zu bytes; at most %llu fit",
+		      clen, CMDLINE_MAX);
 	if (kimg.cmdline_max && clen > kimg.cmdline_max)
-		bad_arg("kernel command line is %zu bytes; this kernel takes "
-			"at most %u",
-			clen, kimg.cmdline_max);
+		fatal("kernel command line is %zu bytes; this kernel takes "
+		      "at most %u",
+		      clen, kimg.cmdline_max);
 	if (kimg.lo < BOOT_AREA_END)
-		bad_arg("kernel '%s' loads at %#llx, over boot_params and the "
-			"command line (below %#llx)",
-			opt.kernel, kimg.lo, (u64)BOOT_AREA_END);
+		fatal("kernel '%s' loads at %#llx, over boot_params and the "
+		      "command line (below %#llx)",
+		      opt.kernel, kimg.lo, (u64)BOOT_AREA_END);
 	if (kimg.hi > opt.mem)
-		bad_arg("kernel '%s' needs memory up to %#llx, but the guest "
-			"has %llu MiB",
-			opt.kernel, kimg.hi, opt.mem / MIB);
+		fatal("kernel '%s' needs memory up to %#llx, but the guest "
+		      "has %llu MiB",
+		      opt.kernel, kimg.hi, opt.mem / MIB);
 	if (!opt.initrd)
 		return;
 	if (!initrd_size)
-		bad_arg("initrd '%s' is empty", opt.initrd);
+		fatal("initrd '%s' is empty", opt.initrd);
 	if (initrd_size > opt.mem)
-		bad_arg("initrd '%s' (%llu bytes) is larger than guest memory "
-			"(%llu MiB)",
-			opt.initrd, initrd_size, opt.mem / MIB);
+		fatal("initrd '%s' (%llu bytes) is larger than guest memory "
+		      "(%llu MiB)",
+		      opt.initrd, initrd_size, opt.mem / MIB);
 	initrd_gpa = opt.mem - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
 	if (initrd_gpa < kimg.hi)
-		bad_arg("initrd '%s' (%llu bytes) would overlap the kernel, "
-			"which ends at %#llx: give the guest more memory",
-			opt.initrd, initrd_size, kimg.hi);
+		fatal("initrd '%s' (%llu bytes) would overlap the kernel, "
+		      "which ends at %#llx: give the guest more memory",
+		      opt.initrd, initrd_size, kimg.hi);
 }
 
 /*
@@ -2855,10 +2845,10 @@ static void lg_open(void)
 {
 	lguest_fd = open("/dev/lguest", O_RDWR | O_CLOEXEC);
 	if (lguest_fd < 0)
-		bad_arg("cannot open /dev/lguest: %s (Linux dropped the lguest "
-			"host in 4.14: run on a 4.13 or older host kernel "
-			"with the lg module loaded)",
-			strerror(errno));
+		fatal("cannot open /dev/lguest: %s (Linux dropped the lguest "
+		      "host in 4.14: run on a 4.13 or older host kernel "
+		      "with the lg module loaded)",
+		      strerror(errno));
 }
 
 static void lg_initialize(void)
@@ -3125,16 +3115,16 @@ static void open_block_files(void)
 			continue;
 		a->fd = open(a->text, O_RDWR | O_CLOEXEC);
 		if (a->fd < 0)
-			bad_arg("--block=%s: cannot open it read-write: %s",
-				a->text, strerror(errno));
+			fatal("--block=%s: cannot open it read-write: %s",
+			      a->text, strerror(errno));
 		if (fstat(a->fd, &st))
-			bad_arg("--block=%s: %s", a->text, strerror(errno));
+			fatal("--block=%s: %s", a->text, strerror(errno));
 		if (S_ISREG(st.st_mode))
 			a->bytes = st.st_size;
 		else if (!S_ISBLK(st.st_mode) ||
 			 ioctl(a->fd, BLKGETSIZE64, &a->bytes))
-			bad_arg("--block=%s: not a file or a block device",
-				a->text);
+			fatal("--block=%s: not a file or a block device",
+			      a->text);
 	}
 }
 
@@ -3143,9 +3133,9 @@ static void check_chroot(void)
 	struct stat st;
 
 	if (stat(opt.chroot, &st))
-		bad_arg("--chroot=%s: %s", opt.chroot, strerror(errno));
+		fatal("--chroot=%s: %s", opt.chroot, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		bad_arg("--chroot=%s: not a directory", opt.chroot);
+		fatal("--chroot=%s: not a directory", opt.chroot);
 }
 
 static void setup_devices(void)
