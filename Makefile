@@ -4,6 +4,7 @@
 #   make CC="gcc -m32"          build the i386 launcher a real lguest host runs
 #   make check                  build it and run the test suite (TAP)
 #   make install                install lguest and lguest.8 (PREFIX, DESTDIR)
+#   make coverage               the test suite over a gcov build of lguest.c
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to set; the warnings stay on.
 
@@ -14,13 +15,14 @@ MANDIR ?= $(PREFIX)/share/man
 
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
-LGUEST_CFLAGS := $(WARNINGS) $(CFLAGS) -DLGUEST_VERSION='"$(VERSION)"'
+LGUEST_CFLAGS := $(WARNINGS) $(CFLAGS) $(COVFLAGS) \
+	-DLGUEST_VERSION='"$(VERSION)"'
 
 all: lguest
 
 # Rebuild everything when the compiler or its flags change, so that
 # "make check CC='gcc -m32'" after "make check" tests the i386 build.
-BUILD_FLAGS := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS)
+BUILD_FLAGS := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS) | $(COVFLAGS)
 build/flags: FORCE
 	@mkdir -p build
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
@@ -33,14 +35,23 @@ include tests/tests.mk
 check: lguest $(TEST_DEPS)
 	tests/run
 
+# The last line it prints is "lguest.c lines: NN.N%".
+coverage:
+	rm -f lguest.gcda
+	$(MAKE) check CFLAGS="-O0 -g" \
+		COVFLAGS="--coverage -DLGUEST_COVERAGE"; st=$$?; \
+	gcov -n lguest.c | awk -F'[:%]' '/^Lines executed/ { \
+		printf "lguest.c lines: %.1f%%\n", $$2; exit }'; \
+	exit $$st
+
 install: lguest
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 lguest $(DESTDIR)$(BINDIR)/lguest
 	install -m 644 lguest.8 $(DESTDIR)$(MANDIR)/man8/lguest.8
 
 clean:
-	rm -rf lguest build
+	rm -rf lguest build *.gcda *.gcno *.gcov
 
 FORCE:
 
-.PHONY: all check install clean FORCE
+.PHONY: all check coverage install clean FORCE

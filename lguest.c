@@ -179,6 +179,19 @@ static bool (*guest_ip)(u32 *ip);
 
 static long raw_syscall(long nr, long a, long b, long c, long d, long e);
 
+/*
+ * Coverage builds ("make coverage") write out their counts before the
+ * ways out that skip atexit(): _exit, death by signal, exec.
+ */
+#ifdef LGUEST_COVERAGE
+void __gcov_dump(void);
+#define coverage_flush() __gcov_dump()
+#else
+#define coverage_flush() \
+	do {             \
+	} while (0)
+#endif
+
 static void say_v(const char *fmt, va_list ap)
 {
 	char buf[1024];
@@ -1478,6 +1491,7 @@ static void on_fatal_signal(int sig)
 {
 	kill_tasks();
 	restore_terminal();
+	coverage_flush();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -1510,6 +1524,7 @@ static void on_sigchld(int sig)
 		else if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
 			say("%s queue %s: service task exited with status %d",
 			    d->name, vq->name, WEXITSTATUS(st));
+		coverage_flush();
 		_exit(1);
 	}
 	errno = saved;
@@ -2889,6 +2904,7 @@ static void __attribute__((noreturn)) reboot_guest(void)
 	verbose("guest rebooting: starting again");
 	shutdown_launcher();
 	close_fds(exe_fd);
+	coverage_flush();
 	if (exe_fd >= 0)
 		fexecve(exe_fd, opt.argv, environ);
 	else

@@ -8,6 +8,9 @@
 
 . "$(dirname "$0")/lib.sh"
 
+# Under "make check", make's own settings would leak into these builds.
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+
 src=$TEST_TMP/src
 mkdir -p "$src/tests"
 cp Makefile lguest.c lguest.8 "$src/"
