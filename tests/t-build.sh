@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # Under "make check", make's own settings would leak into these builds.
-unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES CC CFLAGS CPPFLAGS LDFLAGS
 
 src=$TEST_TMP/src
 mkdir -p "$src/tests"
@@ -42,7 +42,7 @@ build "clang builds it without a warning" 'ELF 64-bit.*x86-64' CC=clang
 build "clang -m32 builds it without a warning" \
 	'ELF 32-bit.*Intel 80386' CC="clang -m32"
 build "CFLAGS are honoured (and warnings stay errors)" \
-	'ELF 64-bit.*x86-64' CFLAGS="-O0 -g3"
+	'ELF 64-bit.*x86-64' CC=gcc CFLAGS="-O0 -g3"
 line=$(make -n -B -C "$src" lguest CC=gcc CFLAGS="-O0 -g3" CPPFLAGS=-DX=1 \
 	LDFLAGS=-Wl,-O1 2>&1 | grep -- ' -o lguest ')
 if grep -q -- '-Werror' <<<"$line" && grep -q -- '-O0 -g3' <<<"$line" &&
