@@ -399,6 +399,8 @@ static struct {
 	const char *user;
 	uid_t uid;
 	gid_t gid;
+	gid_t *groups; /* the user's, looked up before any chroot */
+	int ngroups;
 	char **kargs; /* the guest kernel's command line words */
 	struct dev_arg dev[MAX_DEV_ARGS];
 	unsigned int ndev;
@@ -543,6 +545,13 @@ static void set_user(const char *name)
 	opt.user = name;
 	opt.uid = pw->pw_uid;
 	opt.gid = pw->pw_gid;
+	/* First ask how many groups, then fetch them. */
+	opt.ngroups = 0;
+	getgrouplist(name, opt.gid, NULL, &opt.ngroups);
+	opt.groups = calloc(opt.ngroups + 1, sizeof(gid_t));
+	if (!opt.groups ||
+	    getgrouplist(name, opt.gid, opt.groups, &opt.ngroups) < 0)
+		fatal("--username=%s: cannot look up its groups", name);
 }
 
 /* getopt said no: name the option and what is wrong with it. */
@@ -1084,6 +1093,8 @@ struct dev {
 	u32 config_len;
 	bool (*config_write)(struct dev *d, u32 off, unsigned int width,
 			     u32 val);
+	/* The driver settled its features (FEATURES_OK), or reset them. */
+	void (*features_set)(struct dev *d);
 
 	unsigned int nvq;
 	struct vq vq[2];
@@ -1091,8 +1102,8 @@ struct dev {
 	/* What the device needs to do its job. */
 	int fd;		     /* tap, block file or /dev/urandom */
 	u64 sectors;	     /* block capacity */
-	unsigned int ctrl_c; /* console: ^C seen in a row */
-	struct timespec ctrl_c_first;
+	unsigned int ctrl_c; /* console: ^C seen in a row... */
+	u64 ctrl_c_ns[3];    /* ... and when the last three came */
 };
 
 /* How the running side raises a device's interrupt line. */
@@ -1354,6 +1365,27 @@ static u64 iov_bytes(const struct iovec *iov, unsigned int n)
 	return sum;
 }
 
+/* Write len bytes at byte 'off' of a chain's iovecs, as far as they go. */
+static void iov_put(const struct iovec *iov, unsigned int n, u64 off,
+		    const void *src, size_t len)
+{
+	const u8 *p = src;
+
+	for (; n && len; iov++, n--) {
+		size_t part;
+
+		if (off >= iov->iov_len) {
+			off -= iov->iov_len;
+			continue;
+		}
+		part = iov->iov_len - off < len ? iov->iov_len - off : len;
+		memcpy((u8 *)iov->iov_base + off, p, part);
+		p += part;
+		len -= part;
+		off = 0;
+	}
+}
+
 /*
  * Service tasks.
  *
@@ -1607,21 +1639,17 @@ static void add_vq(struct dev *d, const char *name,
 static void console_ctrl_c(struct dev *d, long n, u8 first)
 {
 	struct timespec now;
+	u64 *t = d->ctrl_c_ns;
 
 	if (n != 1 || first != 3) {
 		d->ctrl_c = 0;
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (d->ctrl_c++ == 0)
-		d->ctrl_c_first = now;
-	if (d->ctrl_c < 3)
-		return;
-	d->ctrl_c = 0;
-	/* Three ^C, each its own read, within a second: the user means it. */
-	if ((now.tv_sec - d->ctrl_c_first.tv_sec) * 1000000000LL + now.tv_nsec -
-		    d->ctrl_c_first.tv_nsec <=
-	    1000000000LL)
+	t[d->ctrl_c++ % 3] = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	/* The last three ^C, each its own read, within a second: stop. */
+	if (d->ctrl_c >= 3 &&
+	    t[(d->ctrl_c - 1) % 3] - t[d->ctrl_c % 3] <= 1000000000ULL)
 		raw_syscall(SYS_kill, launcher_pid, SIGINT, 0, 0, 0);
 }
 
@@ -1735,6 +1763,14 @@ static void net_rx(struct vq *vq)
 		verbose("net: reading the tap device: %s", raw_strerror(n));
 		n = 0;
 	}
+	/*
+	 * The tap device writes the first 10 bytes of the 12-byte header.
+	 * Without VIRTIO_NET_F_MRG_RXBUF, num_buffers is 1 (5.1.6.4.1).
+	 */
+	if (n >= (long)sizeof(struct virtio_net_hdr_v1))
+		iov_put(c.iov, c.in,
+			offsetof(struct virtio_net_hdr_v1, num_buffers),
+			&(u16){ 1 }, sizeof(u16));
 	vq_push(vq, c.head, n);
 }
 
@@ -1764,10 +1800,6 @@ static int open_tap(char name[IFNAMSIZ])
 	strcpy(ifr.ifr_name, "tap%d");
 	if (ioctl(fd, TUNSETIFF, &ifr))
 		fatal_errno("cannot create a tap device");
-	/* The guest takes checksum and segmentation work off the host. */
-	if (ioctl(fd, TUNSETOFFLOAD,
-		  TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN))
-		fatal_errno("cannot set offloads on %s", ifr.ifr_name);
 	if (ioctl(fd, TUNSETVNETHDRSZ, &hdr))
 		fatal_errno("cannot set the header size on %s", ifr.ifr_name);
 	memcpy(name, ifr.ifr_name, IFNAMSIZ);
@@ -1809,6 +1841,56 @@ static void configure_tap(const char tap[IFNAMSIZ], const struct dev_arg *a)
 	close(s);
 }
 
+/*
+ * The driver's features decide what the tap device may hand us: partial
+ * checksums only with GUEST_CSUM, TSO frames only with GUEST_TSO4/6
+ * (5.1.6.4.1).  The original set every offload up front; we set what was
+ * negotiated, and none after a reset.  And the feature bits depend on one
+ * another (5.1.3.1): a driver must not accept one without what it needs.
+ */
+static void net_features_set(struct dev *d)
+{
+	static const struct {
+		u8 bit;
+		u64 needs; /* any one of these */
+	} deps[] = {
+		{ VIRTIO_NET_F_GUEST_TSO4, 1ULL << VIRTIO_NET_F_GUEST_CSUM },
+		{ VIRTIO_NET_F_GUEST_TSO6, 1ULL << VIRTIO_NET_F_GUEST_CSUM },
+		{ VIRTIO_NET_F_GUEST_ECN,
+		  1ULL << VIRTIO_NET_F_GUEST_TSO4 |
+			  1ULL << VIRTIO_NET_F_GUEST_TSO6 },
+		{ VIRTIO_NET_F_HOST_TSO4, 1ULL << VIRTIO_NET_F_CSUM },
+		{ VIRTIO_NET_F_HOST_TSO6, 1ULL << VIRTIO_NET_F_CSUM },
+		{ VIRTIO_NET_F_HOST_ECN,
+		  1ULL << VIRTIO_NET_F_HOST_TSO4 |
+			  1ULL << VIRTIO_NET_F_HOST_TSO6 },
+	};
+	static const struct {
+		u8 bit;
+		unsigned int tun;
+	} offloads[] = {
+		{ VIRTIO_NET_F_GUEST_CSUM, TUN_F_CSUM },
+		{ VIRTIO_NET_F_GUEST_TSO4, TUN_F_TSO4 },
+		{ VIRTIO_NET_F_GUEST_TSO6, TUN_F_TSO6 },
+		{ VIRTIO_NET_F_GUEST_ECN, TUN_F_TSO_ECN },
+	};
+	unsigned int i, tun = 0;
+
+	for (i = 0; i < sizeof(deps) / sizeof(deps[0]); i++)
+		if ((d->accepted >> deps[i].bit & 1) &&
+		    !(d->accepted & deps[i].needs))
+			bad_driver(d, NULL, "2.2.1",
+				   "driver accepted feature %u without one it "
+				   "requires (%#llx; virtio 1.0 5.1.3.1)",
+				   deps[i].bit, deps[i].needs);
+	for (i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
+		if (d->accepted >> offloads[i].bit & 1)
+			tun |= offloads[i].tun;
+	if (ioctl(d->fd, TUNSETOFFLOAD, tun))
+		fatal_errno("%s: cannot set the tap device's offloads",
+			    d->name);
+}
+
 static void setup_net(const struct dev_arg *a)
 {
 	static const unsigned int offloads[] = {
@@ -1825,6 +1907,7 @@ static void setup_net(const struct dev_arg *a)
 
 	d->fd = open_tap(tap);
 	configure_tap(tap, a);
+	d->features_set = net_features_set;
 	add_vq(d, "receiveq", net_rx);
 	add_vq(d, "transmitq", net_tx);
 	for (i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
@@ -2245,6 +2328,8 @@ static void reset_device(struct dev *d)
 	d->unread_features_ok = false;
 	d->gave_up = false;
 	__atomic_store_n(&d->isr, 0, __ATOMIC_SEQ_CST);
+	if (d->features_set)
+		d->features_set(d);
 }
 
 /* Set when the running side can only reach 32-bit guest addresses. */
@@ -2339,8 +2424,11 @@ static void write_status(struct dev *d, u8 val)
 			"device_status %#x -> %#x skips or repeats a step of "
 			"the initialization sequence",
 			old, val);
-	if (added == VIRTIO_CONFIG_S_FEATURES_OK)
+	if (added == VIRTIO_CONFIG_S_FEATURES_OK) {
 		d->unread_features_ok = true;
+		if (d->features_set)
+			d->features_set(d);
+	}
 	if (added == VIRTIO_CONFIG_S_DRIVER_OK) {
 		if (d->unread_features_ok)
 			bad_driver(d, NULL, "3.1.1",
@@ -2439,10 +2527,17 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 		return;
 	case CC(msix_config):
 	case CC(queue_msix_vector):
-		bad_driver(d, NULL, "4.1.5.1.2",
-			   "write of %#x to %s: the device has no MSI-X "
-			   "capability",
-			   val, reg);
+		/*
+		 * There is no MSI-X table, so every vector is outside it
+		 * (4.1.5.1.2.2); only NO_VECTOR, "unmapped", may be written.
+		 * The original refused even that.
+		 */
+		if (val != VIRTIO_MSI_NO_VECTOR)
+			bad_driver(d, NULL, "4.1.5.1.2.2",
+				   "write of vector %u to %s: the device has "
+				   "no MSI-X capability",
+				   val, reg);
+		return;
 	case CC(device_status):
 		write_status(d, val);
 		return;
@@ -2527,8 +2622,10 @@ static u32 queue_reg(struct dev *d, u32 off, const char *reg)
 		return vq->used_gpa;
 	case CC(queue_used_hi):
 		return vq->used_gpa >> 32;
+	case CC(queue_msix_vector):
+		return VIRTIO_MSI_NO_VECTOR;
 	}
-	return 0; /* queue_msix_vector, queue_notify_off */
+	return 0; /* queue_notify_off: every queue notifies at one place */
 }
 
 static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
@@ -2565,9 +2662,11 @@ static u32 virtio_read(struct dev *d, u32 off, unsigned int width)
 		need_driver(d, reg, "read");
 		return d->accepted >> 32 * d->gfsel;
 	case CC(msix_config):
-		bad_driver(d, NULL, "4.1.5.1.2",
-			   "read of msix_config: the device has no MSI-X "
-			   "capability");
+		/*
+		 * Nothing is mapped to a vector.  The original stopped any
+		 * read of msix_config; the specification allows it.
+		 */
+		return VIRTIO_MSI_NO_VECTOR;
 	case CC(num_queues):
 		return d->nvq;
 	case CC(device_status):
@@ -2610,19 +2709,16 @@ static bool window_target(struct dev *d, u32 *off, unsigned int *len)
 	       *off % *len == 0;
 }
 
-static void window_read(struct dev *d)
+/* The window's target, or stop: a driver must aim it right (4.1.4.7.2). */
+static void window_check(struct dev *d, u32 *off, unsigned int *len,
+			 const char *op)
 {
-	unsigned int len;
-	u32 off;
-
-	if (!window_target(d, &off, &len))
-		bad_driver(
-			d, NULL, "4.1.4.7.2",
-			"read through the PCI_CFG window with bar %u, offset "
-			"%u, length %u: not an aligned 1, 2 or 4 bytes inside "
-			"BAR0's %u",
-			d->cfg[WIN_BAR], off, len, d->regs_len);
-	le_put(d->cfg + WIN_DATA, 4, virtio_read(d, off, len));
+	if (!window_target(d, off, len))
+		bad_driver(d, NULL, "4.1.4.7.2",
+			   "%s through the PCI_CFG window with bar %u, offset "
+			   "%u, length %u: not an aligned 1, 2 or 4 bytes "
+			   "inside BAR0's %u",
+			   op, d->cfg[WIN_BAR], *off, *len, d->regs_len);
 }
 
 /* Put 'width' bytes of val into the configuration dword at cfg+reg. */
@@ -2656,8 +2752,13 @@ static void pci_data_read(unsigned int lane, unsigned int width, u32 *val)
 	d = pci_target(&reg);
 	if (!d)
 		return; /* nobody answers: all ones */
-	if (reg == WIN_DATA)
-		window_read(d);
+	if (reg == WIN_DATA && d != &host_bridge) {
+		unsigned int len;
+		u32 off;
+
+		window_check(d, &off, &len, "read");
+		le_put(d->cfg + WIN_DATA, 4, virtio_read(d, off, len));
+	}
 	*val = (le_get(d->cfg + reg, 4) >> (8 * lane)) & width_mask(width);
 }
 
@@ -2676,8 +2777,8 @@ static bool pci_data_write(unsigned int lane, unsigned int width, u32 val)
 	u32 reg, off;
 
 	d = pci_target(&reg);
-	if (!d)
-		return false;
+	if (!d || (d == &host_bridge && reg >= CAP_COMMON))
+		return false; /* the host bridge has no capabilities */
 	switch (reg) {
 	case PCI_BASE_ADDRESS_0:
 		cfg_merge(d->cfg + reg, lane, width, val);
@@ -2706,8 +2807,8 @@ static bool pci_data_write(unsigned int lane, unsigned int width, u32 val)
 	case PCI_COMMAND:
 		return width == 2;
 	case WIN_DATA:
-		if (!window_target(d, &off, &len))
-			return false;
+		/* The original refused a bad window with a #GP: stop instead. */
+		window_check(d, &off, &len, "write");
 		cfg_merge(d->cfg + reg, lane, width, val);
 		/* The window's length, not this access's, sets the width. */
 		virtio_write(d, off, len,
@@ -3175,7 +3276,11 @@ static void setup_devices(void)
 	}
 }
 
-/* --chroot, then --username: after set-up, before the guest runs. */
+/*
+ * --chroot, then --username: after set-up, before the guest runs.  The
+ * user's groups were looked up before the chroot: the directory's own
+ * /etc/group (if any) is not the system's.
+ */
 static void drop_privileges(void)
 {
 	if (opt.chroot) {
@@ -3184,7 +3289,7 @@ static void drop_privileges(void)
 		verbose("chrooted to %s", opt.chroot);
 	}
 	if (opt.user) {
-		if (initgroups(opt.user, opt.gid))
+		if (setgroups(opt.ngroups, opt.groups))
 			fatal_errno("cannot set the groups of '%s'", opt.user);
 		if (setresgid(opt.gid, opt.gid, opt.gid))
 			fatal_errno("cannot become group %u", opt.gid);
