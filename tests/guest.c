@@ -316,15 +316,24 @@ static int execute(u8 trap, const u8 *bytes, unsigned int len, u32 addr,
 int raw_trap(u8 trap, const u8 *bytes, unsigned int len, u32 addr,
 	     u32 *advance)
 {
+	struct effect e = { .dest = -1 };
+	u32 before[PT_REGS_WORDS];
 	u8 insn[7];
 	u32 eip = REG(PT_EIP);
 	int handed;
 
 	memset(insn, 0xcc, sizeof(insn));
 	memcpy(insn, bytes, len < sizeof(insn) ? len : sizeof(insn));
+	memcpy(before, lg_cpu.regs, sizeof(before));
 	handed = host_trap(trap, insn, addr);
 	take_complaints();
 	if (handed >= 0) {
+		/* A fault handed back: the CPU state is the guest's. */
+		describe(&e, bytes, len, "trap %u", trap);
+		expect_registers(before, &e);
+		if (REG(PT_EIP) != eip)
+			fault("%s at %#x: launcher handed it back but moved "
+			      "EIP to %#x", e.what, eip, REG(PT_EIP));
 		REG(PT_EIP) = eip + len;
 		return handed;
 	}

@@ -126,8 +126,9 @@ void cli(void);
 /*
  * Any other instruction that traps: its bytes (up to 7 reach the launcher,
  * as with real lguest), the trap (13 or 14) and, for 14, the address.
- * Returns the trap handed back, or INSN_EMULATED with *advance set to how
- * far the launcher moved EIP.  No other check is made.
+ * Returns the trap handed back (the registers, EIP included, checked to be
+ * untouched), or INSN_EMULATED with *advance set to how far the launcher
+ * moved EIP.  No other check is made.
  */
 int raw_trap(u8 trap, const u8 *bytes, unsigned int len, u32 addr,
 	     u32 *advance);

@@ -77,10 +77,11 @@ require_built()
 # the stand-in was built with it (ASan insists on being loaded first).
 preload()
 {
-	local asan
+	local asan stub=$LGSTUB
 
-	asan=$(ldd "$LGSTUB" 2>/dev/null | awk '$1 ~ /^libasan/ { print $3 }')
-	echo "${asan:+$asan }$PWD/$LGSTUB"
+	[ "${stub#/}" != "$stub" ] || stub=$PWD/$stub
+	asan=$(ldd "$stub" 2>/dev/null | awk '$1 ~ /^libasan/ { print $3 }')
+	echo "${asan:+$asan }$stub"
 }
 
 # run_lguest [NAME=value...] -- [LAUNCHER ARGUMENTS...]
@@ -183,4 +184,157 @@ one_line_error()
 			"got $lines lines"
 		run_diagnostics
 	fi
+}
+
+# lguest_command [NAME=value...] -- [LAUNCHER ARGUMENTS...]: the command
+# run_lguest runs, but for the timeout, in the array $lguest_cmd: the
+# stand-in preloaded, a fresh $guest_tap, the given environment, and no
+# inherited LGSTUB_* settings but LGSTUB_VERBOSE.
+lguest_command()
+{
+	local env=() unset=() v
+
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		env+=("$1")
+		shift
+	done
+	[ $# -gt 0 ] && shift
+	for v in $(compgen -e | grep '^LGSTUB_'); do
+		[ "$v" = LGSTUB_VERBOSE ] || unset+=(-u "$v")
+	done
+	guest_tap=$TEST_TMP/guest.tap
+	: >"$guest_tap"
+	lguest_cmd=(env "${unset[@]}" LD_PRELOAD="$(preload)"
+		LGSTUB_TAP="$guest_tap" "${env[@]}" "$LGUEST" "$@")
+}
+
+# The output of the launcher run last, once it has ended.
+collect_output()
+{
+	stdout=$(cat "$TEST_TMP/stdout")
+	stderr=$(cat "$TEST_TMP/stderr")
+}
+
+# run_lguest_input FILE [NAME=value...] -- [LAUNCHER ARGUMENTS...]: as
+# run_lguest, with standard input from FILE instead of /dev/null.
+run_lguest_input()
+{
+	local input=$1
+
+	shift
+	lguest_command "$@"
+	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$input" \
+		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
+	status=$?
+	collect_output
+}
+
+# start_lguest [NAME=value...] -- [LAUNCHER ARGUMENTS...]: as run_lguest,
+# but in the background, with standard input a pipe the test writes with
+# type_keys.  wait_output waits for the guest to say something;
+# finish_lguest waits for the launcher to end and sets $status, $stdout
+# and $stderr.
+start_lguest()
+{
+	local fifo=$TEST_TMP/stdin
+
+	lguest_command "$@"
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$fifo" \
+		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" &
+	lguest_pid=$!
+	# Opening the write end lets the launcher's redirection finish.
+	exec 3>"$fifo"
+}
+
+# wait_output REGEX: true once the running launcher's standard output has
+# a line matching REGEX (grep -E); false if it ends first or takes longer
+# than $LGTEST_TIMEOUT seconds.
+wait_output()
+{
+	local i
+
+	for ((i = 0; i < LGTEST_TIMEOUT * 20; i++)); do
+		grep -qE -- "$1" "$TEST_TMP/stdout" && return 0
+		kill -0 "$lguest_pid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# type_keys DELAY KEY...: each KEY (a printf format: '\003' is ^C) on the
+# running launcher's standard input, in a write of its own, DELAY seconds
+# apart.
+type_keys()
+{
+	local delay=$1 key
+
+	shift
+	for key in "$@"; do
+		# A launcher that has already gone must not take us with it.
+		(trap '' PIPE && printf "$key") >&3 2>/dev/null
+		sleep "$delay"
+	done
+}
+
+finish_lguest()
+{
+	exec 3>&-
+	wait "$lguest_pid"
+	status=$?
+	collect_output
+}
+
+# at_exit COMMAND: run COMMAND (with eval) when the test file exits, by
+# signal too, before $TEST_TMP is removed.  For what a test sets up
+# outside $TEST_TMP: a network namespace, a user.
+at_exit_cmds=()
+at_exit()
+{
+	at_exit_cmds+=("$1")
+	trap 'for c in "${at_exit_cmds[@]}"; do eval "$c"; done
+		rm -rf "$TEST_TMP"' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# run_lguest_cmd: run the command lguest_command left in $lguest_cmd
+# (which the test may have put inside another, "ip netns exec" say) as
+# run_lguest runs the launcher; sets $status, $stdout and $stderr.
+run_lguest_cmd()
+{
+	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" </dev/null \
+		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
+	status=$?
+	collect_output
+}
+
+# start_lguest_cmd: as start_lguest, for the command in $lguest_cmd.
+start_lguest_cmd()
+{
+	local fifo=$TEST_TMP/stdin
+
+	rm -f "$fifo"
+	mkfifo "$fifo" || return 1
+	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$fifo" \
+		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" &
+	lguest_pid=$!
+	exec 3>"$fifo"
+}
+
+# wait_guest_note REGEX: true once the running guest has noted (with
+# guest_note) a line matching REGEX (grep -E, after the "# "); false if
+# the launcher ends first or it takes longer than $LGTEST_TIMEOUT seconds.
+wait_guest_note()
+{
+	local i
+
+	for ((i = 0; i < LGTEST_TIMEOUT * 20; i++)); do
+		grep -qE -- "^# $1" "$guest_tap" && return 0
+		kill -0 "$lguest_pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	grep -qE -- "^# $1" "$guest_tap"
 }

@@ -10,9 +10,9 @@
 #
 # $(TEST_DEPS) lists them; tests/run expects them and ./lguest to exist.
 
-LGSTUB_SRCS := tests/lgstub.c tests/guest.c \
+LGSTUB_SRCS := tests/lgstub.c tests/guest.c tests/virtio.c \
 	$(sort $(wildcard tests/scenarios/*.c))
-LGSTUB_HDRS := tests/lgstub.h tests/guest.h
+LGSTUB_HDRS := tests/lgstub.h tests/guest.h tests/virtio.h
 
 TEST_DEPS := build/lgstub.so build/tiny.elf
 
@@ -29,3 +29,4 @@ build/tiny.elf: tests/tiny/tiny.s tests/tiny/tiny.ld tests/tests.mk
 	$(AS) --32 -o build/tiny.o tests/tiny/tiny.s
 	$(LD) -m elf_i386 -T tests/tiny/tiny.ld -z noexecstack --build-id=none \
 		-o $@ build/tiny.o
+
