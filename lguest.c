@@ -1141,12 +1141,13 @@ bad_driver(const struct dev *d, const struct vq *vq, const char *sec,
  * Everything in the rings is written by the guest while we read it, so
  * each field is read once into our own copy, and checked there.
  */
-static void *vq_mem(struct vq *vq, u64 gpa, u64 len, const char *what)
+static void *vq_mem(struct vq *vq, u64 gpa, u64 len, const char *what,
+		    const char *sec)
 {
 	void *p = guest_mem(gpa, len);
 
 	if (!p)
-		bad_driver(vq->dev, vq, "2.4.5",
+		bad_driver(vq->dev, vq, sec,
 			   "%s at %#llx (%llu bytes) is not in guest RAM "
 			   "(%llu MiB)",
 			   what, gpa, len, gram / MIB);
@@ -1225,7 +1226,8 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 					   "indirect table of %u descriptors "
 					   "is longer than the queue (%u)",
 					   max, vq->num);
-			table = vq_mem(vq, addr, len, "indirect table");
+			table = vq_mem(vq, addr, len, "indirect table",
+				       "2.4.5.3");
 			indirect = true;
 			seen = 0;
 			i = 0;
@@ -1242,7 +1244,7 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 			bad_driver(vq->dev, vq, "2.4.5.2",
 				   "descriptor chain is over 2^32 bytes long");
 		iov = &c->iov[c->out + c->in];
-		iov->iov_base = vq_mem(vq, addr, len, "buffer");
+		iov->iov_base = vq_mem(vq, addr, len, "buffer", "2.4.5");
 		iov->iov_len = len;
 		if (flags & VRING_DESC_F_WRITE) {
 			c->in++;
@@ -1725,7 +1727,7 @@ static bool console_config_write(struct dev *d, u32 off, unsigned int width,
 		return false;
 	if (width != 4)
 		bad_driver(d, NULL, "4.1.3.1",
-			   "%u-bit write to emerg_wr, a 32-bit field",
+			   "%u-bit write of emerg_wr, which is 32 bits wide",
 			   width * 8);
 	raw_syscall(SYS_write, STDOUT_FILENO, (long)&ch, 1, 0, 0);
 	return true;
@@ -1850,20 +1852,25 @@ static void configure_tap(const char tap[IFNAMSIZ], const struct dev_arg *a)
  */
 static void net_features_set(struct dev *d)
 {
+	/* The feature, and what it requires (one of them, for ECN). */
 	static const struct {
-		u8 bit;
-		u64 needs; /* any one of these */
+		u8 bit, needs, or_needs;
+		const char *what;
 	} deps[] = {
-		{ VIRTIO_NET_F_GUEST_TSO4, 1ULL << VIRTIO_NET_F_GUEST_CSUM },
-		{ VIRTIO_NET_F_GUEST_TSO6, 1ULL << VIRTIO_NET_F_GUEST_CSUM },
-		{ VIRTIO_NET_F_GUEST_ECN,
-		  1ULL << VIRTIO_NET_F_GUEST_TSO4 |
-			  1ULL << VIRTIO_NET_F_GUEST_TSO6 },
-		{ VIRTIO_NET_F_HOST_TSO4, 1ULL << VIRTIO_NET_F_CSUM },
-		{ VIRTIO_NET_F_HOST_TSO6, 1ULL << VIRTIO_NET_F_CSUM },
-		{ VIRTIO_NET_F_HOST_ECN,
-		  1ULL << VIRTIO_NET_F_HOST_TSO4 |
-			  1ULL << VIRTIO_NET_F_HOST_TSO6 },
+		{ VIRTIO_NET_F_GUEST_TSO4, VIRTIO_NET_F_GUEST_CSUM, 0,
+		  "GUEST_TSO4 without GUEST_CSUM" },
+		{ VIRTIO_NET_F_GUEST_TSO6, VIRTIO_NET_F_GUEST_CSUM, 0,
+		  "GUEST_TSO6 without GUEST_CSUM" },
+		{ VIRTIO_NET_F_GUEST_ECN, VIRTIO_NET_F_GUEST_TSO4,
+		  VIRTIO_NET_F_GUEST_TSO6,
+		  "GUEST_ECN without GUEST_TSO4 or GUEST_TSO6" },
+		{ VIRTIO_NET_F_HOST_TSO4, VIRTIO_NET_F_CSUM, 0,
+		  "HOST_TSO4 without CSUM" },
+		{ VIRTIO_NET_F_HOST_TSO6, VIRTIO_NET_F_CSUM, 0,
+		  "HOST_TSO6 without CSUM" },
+		{ VIRTIO_NET_F_HOST_ECN, VIRTIO_NET_F_HOST_TSO4,
+		  VIRTIO_NET_F_HOST_TSO6,
+		  "HOST_ECN without HOST_TSO4 or HOST_TSO6" },
 	};
 	static const struct {
 		u8 bit;
@@ -1876,13 +1883,18 @@ static void net_features_set(struct dev *d)
 	};
 	unsigned int i, tun = 0;
 
-	for (i = 0; i < sizeof(deps) / sizeof(deps[0]); i++)
-		if ((d->accepted >> deps[i].bit & 1) &&
-		    !(d->accepted & deps[i].needs))
-			bad_driver(d, NULL, "2.2.1",
-				   "driver accepted feature %u without one it "
-				   "requires (%#llx; virtio 1.0 5.1.3.1)",
-				   deps[i].bit, deps[i].needs);
+	for (i = 0; i < sizeof(deps) / sizeof(deps[0]); i++) {
+		u64 needs = 1ULL << deps[i].needs;
+
+		if (deps[i].or_needs)
+			needs |= 1ULL << deps[i].or_needs;
+		if ((d->accepted >> deps[i].bit & 1) && !(d->accepted & needs))
+			bad_driver(
+				d, NULL, "2.2.1",
+				"driver accepted VIRTIO_NET_F_%s, which 5.1.3.1 "
+				"says it requires",
+				deps[i].what);
+	}
 	for (i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
 		if (d->accepted >> offloads[i].bit & 1)
 			tun |= offloads[i].tun;
@@ -2245,7 +2257,7 @@ static const char *reg_access(struct dev *d, u32 off, unsigned int width,
 		bad_driver(d, NULL, "4.1.3.1",
 			   "%u-bit %s at BAR0 offset %u, inside %s", width * 8,
 			   op, off, regs[start].name);
-	bad_driver(d, NULL, "4.1.3.1", "%u-bit %s of %s, a %u-bit field",
+	bad_driver(d, NULL, "4.1.3.1", "%u-bit %s of %s, which is %u bits wide",
 		   width * 8, op, regs[off].name, regs[off].width * 8);
 }
 
@@ -2353,9 +2365,10 @@ static void enable_queue(struct dev *d, struct vq *vq)
 			   "misaligned queue (desc %#llx, avail %#llx, used "
 			   "%#llx: they need 16, 2 and 4)",
 			   vq->desc_gpa, vq->avail_gpa, vq->used_gpa);
-	vq->desc = vq_mem(vq, vq->desc_gpa, 16 * n, "descriptor table");
-	vq->avail = vq_mem(vq, vq->avail_gpa, 6 + 2 * n, "available ring");
-	vq->used = vq_mem(vq, vq->used_gpa, 6 + 8 * n, "used ring");
+	vq->desc = vq_mem(vq, vq->desc_gpa, 16 * n, "descriptor table", "2.4");
+	vq->avail =
+		vq_mem(vq, vq->avail_gpa, 6 + 2 * n, "available ring", "2.4");
+	vq->used = vq_mem(vq, vq->used_gpa, 6 + 8 * n, "used ring", "2.4");
 	if (READ_ONCE(vq->used->flags))
 		bad_driver(d, vq, "2.4.9.1",
 			   "used ring flags are %#x when the queue is enabled: "
@@ -2584,6 +2597,12 @@ static void virtio_write(struct dev *d, u32 off, unsigned int width, u32 val)
 	case BAR_NOTIFY:
 		notify_queue(d, val);
 		return;
+	case BAR_PAD:
+		bad_driver(
+			d, NULL, "4.1.4",
+			"write of %#x to BAR0 offset %u, padding between the "
+			"virtio structures",
+			val, off);
 	case BAR_ISR:
 		bad_driver(d, NULL, "4.1.4.5",
 			   "write of %#x to ISR status, "
@@ -3136,9 +3155,9 @@ static void emulate_insn(const u8 insn[7])
 	} else {
 		val = gpr_get(0, width);
 		if (!port_io(port, width, true, &val)) {
-			say("guest wrote %#x to port %#x (%u bytes): refused, "
+			say("guest's %u-byte write of %#x to port %#x refused: "
 			    "the guest gets a #GP",
-			    val, port, width);
+			    width, val, port);
 			goto hand_back;
 		}
 	}

@@ -249,12 +249,12 @@ expect_stderr "${CASES[16]}" "$DEV transmitq: bad driver: device-writable \
 buffer in a queue the device reads from \(virtio 1\.0 §5\.1\.6\)"
 
 # Features that need others (virtio 1.0 §5.1.3.1).
-DEPS='^lguest: net 00:02\.0: bad driver: driver accepted feature'
+DEPS='^lguest: net 00:02\.0: bad driver: driver accepted VIRTIO_NET_F_'
 in_ns LGSTUB_SCENARIO=net_bad_guest_tso4_alone \
 	-- --tunnet=$HOST_IP 32 "$TINY_ELF"
 run_lguest_cmd
-expect_stderr "${CASES[17]}" "$DEPS 7 without one it requires \(0x2;"
+expect_stderr "${CASES[17]}" "${DEPS}GUEST_TSO4 without GUEST_CSUM, which 5.1.3.1 says it requires \(virtio 1.0 §2.2.1\)"
 in_ns LGSTUB_SCENARIO=net_bad_host_ecn_alone \
 	-- --tunnet=$HOST_IP 32 "$TINY_ELF"
 run_lguest_cmd
-expect_stderr "${CASES[18]}" "$DEPS 13 without one it requires \(0x1800;"
+expect_stderr "${CASES[18]}" "${DEPS}HOST_ECN without HOST_TSO4 or HOST_TSO6, which 5.1.3.1 says it requires \(virtio 1.0 §2.2.1\)"

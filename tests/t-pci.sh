@@ -16,8 +16,8 @@ require_built || exit 0
 disk=$TEST_TMP/disk.img
 head -c $((64 * 1024)) /dev/zero >"$disk"
 
-REFUSED='^lguest: guest wrote 0x[0-9a-f]+ to port 0xcf[c-f] \([124] bytes?\): '
-REFUSED+='refused, the guest gets a #GP$'
+REFUSED='^lguest: guest.s [124]-byte write of 0x[0-9a-f]+ to port 0xcf[c-f] '
+REFUSED+='refused: the guest gets a #GP$'
 
 run_lguest LGSTUB_SCENARIO=pci LGSTUB_PCI_DEVICES="block rng block" \
 	-- --block="$disk" --rng --block="$disk" 32 "$TINY_ELF"

@@ -156,29 +156,29 @@ trap_stop rule_feature_select_above_1 console - \
 trap_stop rule_feature_over_accept console - \
 	"driver accepted features 0x6, but the device offered only 0x100000004 (virtio 1.0 §2.2.1)"
 trap_stop rule_net_feature_dependency net - \
-	"driver accepted feature 7 without one it requires (0x2; virtio 1.0 5.1.3.1) (virtio 1.0 §2.2.1)"
+	"driver accepted VIRTIO_NET_F_GUEST_TSO4 without GUEST_CSUM, which 5.1.3.1 says it requires (virtio 1.0 §2.2.1)"
 
 #
 # Access widths (§4.1.3.1)
 #
 trap_stop rule_width_write32 console - \
-	"16-bit write of device_feature_select, a 32-bit field (virtio 1.0 §4.1.3.1)"
+	"16-bit write of device_feature_select, which is 32 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_emerg_wr console - \
-	"8-bit write to emerg_wr, a 32-bit field (virtio 1.0 §4.1.3.1)"
+	"8-bit write of emerg_wr, which is 32 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_write16 console - \
-	"32-bit write of queue_select, a 16-bit field (virtio 1.0 §4.1.3.1)"
+	"32-bit write of queue_select, which is 16 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_write8 console - \
-	"16-bit write of device_status, a 8-bit field (virtio 1.0 §4.1.3.1)"
+	"16-bit write of device_status, which is 8 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read_isr console - \
-	"16-bit read of ISR status, a 8-bit field (virtio 1.0 §4.1.3.1)"
+	"16-bit read of ISR status, which is 8 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read32 console - \
-	"16-bit read of device_feature, a 32-bit field (virtio 1.0 §4.1.3.1)"
+	"16-bit read of device_feature, which is 32 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read16 console - \
-	"8-bit read of num_queues, a 16-bit field (virtio 1.0 §4.1.3.1)"
+	"8-bit read of num_queues, which is 16 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read8 console - \
-	"16-bit read of config_generation, a 8-bit field (virtio 1.0 §4.1.3.1)"
+	"16-bit read of config_generation, which is 8 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read_queue_field console - \
-	"32-bit read of queue_size, a 16-bit field (virtio 1.0 §4.1.3.1)"
+	"32-bit read of queue_size, which is 16 bits wide (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_read_inside_field console - \
 	"8-bit read at BAR0 offset 5, inside device_feature (virtio 1.0 §4.1.3.1)"
 trap_stop rule_width_write_inside_field console - \
@@ -206,7 +206,7 @@ trap_stop rule_isr_write console - \
 trap_stop rule_padding_read console - \
 	"read of BAR0 offset 59, padding between the virtio structures (virtio 1.0 §4.1.4)"
 trap_stop rule_padding_write console - \
-	"write of 0x1 to padding, which is read-only (virtio 1.0 §4.1.4.3.2)"
+	"write of 0x1 to BAR0 offset 59, padding between the virtio structures (virtio 1.0 §4.1.4)"
 trap_stop rule_read_past_config console - \
 	"32-bit read at BAR0 offset 72, past the registers (72 bytes) (virtio 1.0 §4.1.4.6)"
 trap_stop rule_read_past_registers rng - \
@@ -256,9 +256,9 @@ trap_stop rule_queue_misaligned_used console receiveq \
 trap_stop rule_queue_used_flags console receiveq \
 	"used ring flags are 0x1 when the queue is enabled: the driver must zero them (virtio 1.0 §2.4.9.1)"
 trap_stop rule_queue_desc_outside_ram console receiveq \
-	"descriptor table at 0x1fff800 (4096 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4.5)"
+	"descriptor table at 0x1fff800 (4096 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4)"
 trap_stop rule_queue_used_outside_ram console receiveq \
-	"used ring at 0x1fffff8 (2054 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4.5)"
+	"used ring at 0x1fffff8 (2054 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4)"
 
 #
 # Notification (§4.1.5.2, §3.1.1)
@@ -317,7 +317,7 @@ task_stop rule_ring_indirect_empty net transmitq \
 task_stop rule_ring_indirect_too_long net transmitq \
 	"indirect table of 8 descriptors is longer than the queue (4) (virtio 1.0 §2.4.5.3.1)"
 task_stop rule_ring_indirect_outside_ram net transmitq \
-	"indirect table at 0x1fffff0 (32 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4.5)"
+	"indirect table at 0x1fffff0 (32 bytes) is not in guest RAM (32 MiB) (virtio 1.0 §2.4.5.3)"
 task_stop rule_ring_chain_longer_than_queue net transmitq \
 	"descriptor chain is longer than the queue (4) (virtio 1.0 §2.4.5.3.1)"
 

@@ -7,6 +7,9 @@
 #                    that it speaks the same "unsigned long" (CC="gcc -m32"
 #                    gives the i386 build a real lguest host spoke to)
 #   build/tiny.elf   a tiny i386 ELF "vmlinux" for the loader tests
+#   build/kvm-probe  a static program that runs a few real-mode instructions
+#                    through /dev/kvm (not in $(TEST_DEPS): "make
+#                    build/kvm-probe"; scripts/nested-host runs it in L1)
 #
 # $(TEST_DEPS) lists them; tests/run expects them and ./lguest to exist.
 
@@ -30,3 +33,7 @@ build/tiny.elf: tests/tiny/tiny.s tests/tiny/tiny.ld tests/tests.mk
 	$(LD) -m elf_i386 -T tests/tiny/tiny.ld -z noexecstack --build-id=none \
 		-o $@ build/tiny.o
 
+# Static, so that it runs in scripts/nested-host's bare initramfs.
+build/kvm-probe: tests/kvm-probe.c tests/tests.mk build/flags
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -static -o $@ tests/kvm-probe.c
