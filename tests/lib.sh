@@ -338,3 +338,11 @@ wait_guest_note()
 	done
 	grep -qE -- "^# $1" "$guest_tap"
 }
+
+# patch_bytes FILE OFFSET HEX: overwrite bytes of FILE at OFFSET with the
+# bytes HEX spells (e.g. "0300" for a little-endian 16-bit 3).
+patch_bytes()
+{
+	printf "$(sed 's/../\\x&/g' <<<"$3")" |
+		dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

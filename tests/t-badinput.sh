@@ -82,6 +82,51 @@ bad "an x86-64 ELF kernel" \
 bad "an ELF kernel with a short header" \
 	"^lguest: kernel '$t/short-elf': ELF header is short \(7 bytes\)" \
 	32 "$t/short-elf"
+# Variants of the tiny kernel, each wrong in one field of its ELF headers.
+elf_variant()
+{
+	cp "$k" "$t/$1"
+	patch_bytes "$t/$1" "$2" "$3"
+}
+elf_variant elf64 4 02		# EI_CLASS: ELFCLASS64
+elf_variant elf-dyn 16 0300	# e_type: ET_DYN
+elf_variant elf-phentsize 42 2800	# e_phentsize: 40
+elf_variant elf-nophdr 44 0000	# e_phnum: 0
+elf_variant elf-phoff 28 00000100	# e_phoff: 16 MiB, past the end
+elf_variant elf-seg-past-end 56 00f00000	# segment 0's p_offset
+elf_variant elf-filesz 104 00010000	# segment 1: p_memsz < p_filesz
+elf_variant elf-noload 52 04000000	# segment 0: PT_NOTE ...
+patch_bytes "$t/elf-noload" 84 04000000	# ... and segment 1
+elf_variant elf-low 96 00100000	# segment 1's p_paddr: 0x1000
+
+bad "an ELF kernel of the wrong class (64-bit header, i386 machine)" \
+	"^lguest: kernel '$t/elf64' is not a 32-bit little-endian ELF" \
+	32 "$t/elf64"
+bad "an ELF that is not an executable" \
+	"^lguest: kernel '$t/elf-dyn' is not an ELF executable \(e_type 3\)" \
+	32 "$t/elf-dyn"
+bad "an ELF with program headers of the wrong size" \
+	"^lguest: kernel '$t/elf-phentsize': ELF program header size 40, not 32" \
+	32 "$t/elf-phentsize"
+bad "an ELF with no program headers" \
+	"^lguest: kernel '$t/elf-nophdr': ELF has 0 program headers" \
+	32 "$t/elf-nophdr"
+bad "an ELF whose program headers lie past its end" \
+	"^lguest: kernel '$t/elf-phoff': ELF program headers lie past the end of the file" \
+	32 "$t/elf-phoff"
+bad "an ELF segment past the end of the file" \
+	"^lguest: kernel '$t/elf-seg-past-end': segment 0 lies past the end of the file" \
+	32 "$t/elf-seg-past-end"
+bad "an ELF segment with more file bytes than memory bytes" \
+	"^lguest: kernel '$t/elf-filesz': segment 1 has more file bytes than memory bytes" \
+	32 "$t/elf-filesz"
+bad "an ELF with nothing to load" \
+	"^lguest: kernel '$t/elf-noload': ELF has no loadable segment" \
+	32 "$t/elf-noload"
+bad "an ELF that would load over boot_params and the command line" \
+	"^lguest: kernel '$t/elf-low' loads at 0x1000, over boot_params and the command line \(below 0x2000\)" \
+	32 "$t/elf-low"
+
 bad "a kernel larger than guest memory" \
 	"^lguest: kernel '$k' needs memory up to 0x143483, but the guest has 1 MiB" \
 	1 "$k"

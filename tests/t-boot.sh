@@ -56,6 +56,18 @@ boot_case "ELF vmlinux with an initrd" \
 boot_case "ELF vmlinux, no kernel arguments: an empty command line" \
 	32 "$TINY_ELF" ""
 
+# The tiny kernel with its second segment moved 4 bytes along, in the file
+# and in memory: not page-aligned, so it is read in rather than mapped.
+unaligned=$TEST_TMP/unaligned.elf
+cp "$TINY_ELF" "$unaligned"
+patch_bytes "$unaligned" 88 04200000	# p_offset 0x2004
+patch_bytes "$unaligned" 92 040014c0	# p_vaddr 0xc0140004
+patch_bytes "$unaligned" 96 04001400	# p_paddr 0x140004
+patch_bytes "$unaligned" 100 04040000	# p_filesz 0x404
+patch_bytes "$unaligned" 104 7f340000	# p_memsz 0x347f
+boot_case "ELF vmlinux with a segment that is not page-aligned" \
+	32 "$unaligned" "" quiet
+
 bzimage=$(find_bzimage)
 if [ -z "$bzimage" ]; then
 	not_ok "bzImage (Debian's kernel) with an initrd" \
