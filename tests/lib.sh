@@ -93,26 +93,8 @@ preload()
 # dropped, except LGSTUB_VERBOSE.
 run_lguest()
 {
-	local env=() unset=() v
-
-	while [ $# -gt 0 ] && [ "$1" != -- ]; do
-		env+=("$1")
-		shift
-	done
-	[ $# -gt 0 ] && shift
-	for v in $(compgen -e | grep '^LGSTUB_'); do
-		[ "$v" = LGSTUB_VERBOSE ] || unset+=(-u "$v")
-	done
-
-	guest_tap=$TEST_TMP/guest.tap
-	: >"$guest_tap"
-	timeout -k 5 "$LGTEST_TIMEOUT" env "${unset[@]}" \
-		LD_PRELOAD="$(preload)" LGSTUB_TAP="$guest_tap" "${env[@]}" \
-		"$LGUEST" "$@" </dev/null >"$TEST_TMP/stdout" \
-		2>"$TEST_TMP/stderr"
-	status=$?
-	stdout=$(cat "$TEST_TMP/stdout")
-	stderr=$(cat "$TEST_TMP/stderr")
+	lguest_command "$@"
+	run_lguest_cmd
 }
 
 # What the last run did, for a failure's diagnostics.
@@ -223,10 +205,7 @@ run_lguest_input()
 
 	shift
 	lguest_command "$@"
-	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$input" \
-		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
-	status=$?
-	collect_output
+	lguest_input=$input run_lguest_cmd
 }
 
 # start_lguest [NAME=value...] -- [LAUNCHER ARGUMENTS...]: as run_lguest,
@@ -236,16 +215,8 @@ run_lguest_input()
 # and $stderr.
 start_lguest()
 {
-	local fifo=$TEST_TMP/stdin
-
 	lguest_command "$@"
-	rm -f "$fifo"
-	mkfifo "$fifo" || return 1
-	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$fifo" \
-		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" &
-	lguest_pid=$!
-	# Opening the write end lets the launcher's redirection finish.
-	exec 3>"$fifo"
+	start_lguest_cmd
 }
 
 # wait_output REGEX: true once the running launcher's standard output has
@@ -253,14 +224,22 @@ start_lguest()
 # than $LGTEST_TIMEOUT seconds.
 wait_output()
 {
+	wait_line "$TEST_TMP/stdout" "$1"
+}
+
+# wait_line FILE REGEX: true once FILE has a line matching REGEX (grep
+# -E); false if the running launcher ends first without one, or it takes
+# longer than $LGTEST_TIMEOUT seconds.
+wait_line()
+{
 	local i
 
 	for ((i = 0; i < LGTEST_TIMEOUT * 20; i++)); do
-		grep -qE -- "$1" "$TEST_TMP/stdout" && return 0
-		kill -0 "$lguest_pid" 2>/dev/null || return 1
+		grep -qE -- "$2" "$1" && return 0
+		kill -0 "$lguest_pid" 2>/dev/null || break
 		sleep 0.05
 	done
-	return 1
+	grep -qE -- "$2" "$1"
 }
 
 # type_keys DELAY KEY...: each KEY (a printf format: '\003' is ^C) on the
@@ -302,10 +281,12 @@ at_exit()
 
 # run_lguest_cmd: run the command lguest_command left in $lguest_cmd
 # (which the test may have put inside another, "ip netns exec" say) as
-# run_lguest runs the launcher; sets $status, $stdout and $stderr.
+# run_lguest runs the launcher, its input from $lguest_input (default
+# /dev/null); sets $status, $stdout and $stderr.
 run_lguest_cmd()
 {
-	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" </dev/null \
+	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" \
+		<"${lguest_input:-/dev/null}" \
 		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
 	status=$?
 	collect_output
@@ -321,6 +302,7 @@ start_lguest_cmd()
 	timeout -k 5 "$LGTEST_TIMEOUT" "${lguest_cmd[@]}" <"$fifo" \
 		>"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr" &
 	lguest_pid=$!
+	# Opening the write end lets the launcher's redirection finish.
 	exec 3>"$fifo"
 }
 
@@ -329,14 +311,7 @@ start_lguest_cmd()
 # the launcher ends first or it takes longer than $LGTEST_TIMEOUT seconds.
 wait_guest_note()
 {
-	local i
-
-	for ((i = 0; i < LGTEST_TIMEOUT * 20; i++)); do
-		grep -qE -- "^# $1" "$guest_tap" && return 0
-		kill -0 "$lguest_pid" 2>/dev/null || break
-		sleep 0.05
-	done
-	grep -qE -- "^# $1" "$guest_tap"
+	wait_line "$guest_tap" "^# $1"
 }
 
 # patch_bytes FILE OFFSET HEX: overwrite bytes of FILE at OFFSET with the
