@@ -1036,6 +1036,19 @@ static void load_guest(int initrd_fd, u64 initrd_size)
  */
 struct dev;
 
+/*
+ * A service task: clone()d, sharing our memory, running fn(arg) for ever
+ * (see "Service tasks" below).  'name' is for messages.
+ */
+struct task {
+	char name[48];
+	void (*fn)(void *arg);
+	void *arg;
+	pid_t pid;
+	volatile bool stopping; /* we are killing it: let it die */
+	u8 *stack;
+};
+
 struct vq {
 	struct dev *dev;
 	const char *name; /* the specification's name for it */
@@ -1056,10 +1069,8 @@ struct vq {
 	u16 used_idx;	      /* our own count, never the guest's */
 	unsigned int pending; /* used entries since the interrupt */
 
-	int efd;		/* the guest's notifications land here */
-	pid_t task;		/* serving us, from DRIVER_OK on */
-	volatile bool stopping; /* we are killing it: let it die */
-	u8 *stack;
+	int efd;		     /* the guest's notifications land here */
+	struct task task;	     /* serving us, from DRIVER_OK on */
 	struct iovec iov[QUEUE_MAX]; /* the buffer being served */
 };
 
@@ -1401,79 +1412,93 @@ static void iov_put(const struct iovec *iov, unsigned int n, u64 off,
  * them with SIGKILL, and learn of their death by SIGCHLD.
  */
 #define TASK_STACK (128 * 1024)
+#define MAX_TASKS (2 * PCI_SLOTS)
 
 static struct dev *slots[PCI_SLOTS];
+static struct task *tasks[MAX_TASKS];
+static unsigned int ntasks;
+
+#define for_each_task(t, i)          \
+	for (i = 0; i < ntasks; i++) \
+		if (((t) = tasks[i]))
+
+/* A task to be: its name, and what it runs. */
+static void __attribute__((format(printf, 4, 5)))
+task_init(struct task *t, void (*fn)(void *), void *arg, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ntasks == MAX_TASKS)
+		fatal("internal error: too many tasks");
+	tasks[ntasks++] = t;
+	t->fn = fn;
+	t->arg = arg;
+	va_start(ap, fmt);
+	vsnprintf(t->name, sizeof(t->name), fmt, ap);
+	va_end(ap);
+}
 
 static int task_main(void *arg)
 {
-	struct vq *vq = arg;
+	struct task *t = arg;
 
 	for (;;)
-		vq->service(vq);
+		t->fn(t->arg);
 	return 0;
 }
 
-static void task_start(struct vq *vq)
+static void task_start(struct task *t)
 {
 	sigset_t all, old;
 	int err;
 
-	if (!vq->stack) {
+	if (!t->stack) {
 		u8 *p = mmap(NULL, TASK_STACK + PAGE, PROT_READ | PROT_WRITE,
 			     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 		if (p == MAP_FAILED)
-			fatal_errno("cannot map a stack for %s queue %s",
-				    vq->dev->name, vq->name);
+			fatal_errno("cannot map a stack for %s", t->name);
 		/* A guard page below the stack. */
 		mprotect(p, PAGE, PROT_NONE);
-		vq->stack = p + PAGE;
+		t->stack = p + PAGE;
 	}
 	/* The task starts with every signal blocked, and keeps them so. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
-	vq->task = clone(task_main, vq->stack + TASK_STACK, CLONE_VM | SIGCHLD,
-			 vq);
+	t->pid = clone(task_main, t->stack + TASK_STACK, CLONE_VM | SIGCHLD, t);
 	err = errno;
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (vq->task < 0) {
-		vq->task = 0;
+	if (t->pid < 0) {
+		t->pid = 0;
 		errno = err;
-		fatal_errno("cannot start the task for %s queue %s",
-			    vq->dev->name, vq->name);
+		fatal_errno("cannot start the task for %s", t->name);
 	}
-	verbose("%s queue %s: task %d serving", vq->dev->name, vq->name,
-		vq->task);
+	verbose("%s: task %d serving", t->name, t->pid);
 }
 
-static void task_stop(struct vq *vq)
+static void task_stop(struct task *t)
 {
-	if (!vq->task)
+	if (!t->pid)
 		return;
-	vq->stopping = true;
-	kill(vq->task, SIGKILL);
-	while (waitpid(vq->task, NULL, 0) < 0 && errno == EINTR)
+	t->stopping = true;
+	kill(t->pid, SIGKILL);
+	while (waitpid(t->pid, NULL, 0) < 0 && errno == EINTR)
 		;
-	vq->task = 0;
-	vq->stopping = false;
+	t->pid = 0;
+	t->stopping = false;
 }
-
-#define for_each_vq(d, vq, s)           \
-	for (s = 1; s < PCI_SLOTS; s++) \
-		if (((d) = slots[s]))   \
-			for ((vq) = (d)->vq; (vq) < (d)->vq + (d)->nvq; (vq)++)
 
 /* Safe in a signal handler: only kill(). */
 static void kill_tasks(void)
 {
-	struct dev *d;
-	struct vq *vq;
-	unsigned int s;
+	struct task *t;
+	unsigned int i;
 
-	for_each_vq(d, vq, s) {
-		if (vq->task) {
-			vq->stopping = true;
-			kill(vq->task, SIGKILL);
+	for_each_task(t, i)
+	{
+		if (t->pid) {
+			t->stopping = true;
+			kill(t->pid, SIGKILL);
 		}
 	}
 }
@@ -1505,14 +1530,12 @@ static void restore_terminal(void)
 /* Every way out of the launcher comes through here or the handler below. */
 static void shutdown_launcher(void)
 {
-	struct dev *d;
-	struct vq *vq;
-	unsigned int s;
+	struct task *t;
+	unsigned int i;
 
 	if (in_task())
 		return;
-	for_each_vq(d, vq, s)
-		task_stop(vq);
+	for_each_task(t, i) task_stop(t);
 	restore_terminal();
 }
 
@@ -1538,26 +1561,26 @@ static void on_fatal_signal(int sig)
  */
 static void on_sigchld(int sig)
 {
-	struct dev *d;
-	struct vq *vq;
-	unsigned int s;
+	struct task *t;
+	unsigned int i;
 	int st, saved = errno;
 
 	(void)sig;
-	for_each_vq(d, vq, s) {
-		if (!vq->task || vq->stopping ||
-		    waitpid(vq->task, &st, WNOHANG) != vq->task)
+	for_each_task(t, i)
+	{
+		if (!t->pid || t->stopping ||
+		    waitpid(t->pid, &st, WNOHANG) != t->pid)
 			continue;
-		vq->task = 0;
+		t->pid = 0;
 		kill_tasks();
 		restore_terminal();
 		/* A task that stops itself has said why already. */
 		if (WIFSIGNALED(st))
-			say("%s queue %s: service task killed by SIG%s",
-			    d->name, vq->name, sigabbrev_np(WTERMSIG(st)));
+			say("%s: service task killed by SIG%s", t->name,
+			    sigabbrev_np(WTERMSIG(st)));
 		else if (!WIFEXITED(st) || WEXITSTATUS(st) != 1)
-			say("%s queue %s: service task exited with status %d",
-			    d->name, vq->name, WEXITSTATUS(st));
+			say("%s: service task exited with status %d", t->name,
+			    WEXITSTATUS(st));
 		coverage_flush();
 		_exit(1);
 	}
@@ -1618,6 +1641,14 @@ static struct dev *new_device(const char *name, u16 type, u8 class, u8 subclass,
 	return d;
 }
 
+/* A queue's task serves one buffer after another. */
+static void vq_serve(void *arg)
+{
+	struct vq *vq = arg;
+
+	vq->service(vq);
+}
+
 static void add_vq(struct dev *d, const char *name,
 		   void (*service)(struct vq *vq))
 {
@@ -1628,6 +1659,7 @@ static void add_vq(struct dev *d, const char *name,
 	vq->index = d->nvq++;
 	vq->service = service;
 	vq->size = QUEUE_MAX;
+	task_init(&vq->task, vq_serve, vq, "%s queue %s", d->name, name);
 	vq->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (vq->efd < 0)
 		fatal_errno("cannot create an eventfd");
@@ -2321,7 +2353,7 @@ static void reset_device(struct dev *d)
 
 	verbose("%s: reset", d->name);
 	for (vq = d->vq; vq < d->vq + d->nvq; vq++) {
-		task_stop(vq);
+		task_stop(&vq->task);
 		drain_eventfd(vq->efd);
 		vq->size = QUEUE_MAX;
 		vq->enabled = false;
@@ -2450,7 +2482,7 @@ static void write_status(struct dev *d, u8 val)
 		d->status = val;
 		for (vq = d->vq; vq < d->vq + d->nvq; vq++)
 			if (vq->enabled)
-				task_start(vq);
+				task_start(&vq->task);
 		return;
 	}
 	d->status = val;
