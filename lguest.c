@@ -64,6 +64,7 @@
 
 #include <linux/fs.h>
 #include <linux/if_tun.h>
+#include <linux/kvm.h>
 #include <linux/pci_regs.h>
 #include <linux/sockios.h>
 
@@ -175,7 +176,8 @@ static bool verbose_on;
 static pid_t launcher_pid;
 
 /* Ask the running side for the guest's instruction pointer, if it knows. */
-static bool (*guest_ip)(u32 *ip);
+static bool (*guest_ip)(u64 *ip);
+static const char *ip_reg = "eip"; /* what to call it: eip, or rip */
 
 static long raw_syscall(long nr, long a, long b, long c, long d, long e);
 
@@ -391,8 +393,12 @@ struct dev_arg {
 /* Console is always slot 1, so at most this many devices after it. */
 #define MAX_DEV_ARGS (PCI_SLOTS - 2)
 
+/* Which hypervisor runs the guest. */
+enum hv_kind { HV_AUTO, HV_LGUEST, HV_KVM };
+
 static struct {
-	u64 mem; /* bytes of guest RAM */
+	enum hv_kind hv; /* as asked; then as chosen */
+	u64 mem;	 /* bytes of guest RAM */
 	const char *kernel;
 	const char *initrd;
 	const char *chroot;
@@ -410,7 +416,7 @@ static struct {
 static const char usage_text[] =
 	"Usage: lguest [options] <mem-in-MiB> <vmlinux|bzImage> [kernel args...]\n"
 	"\n"
-	"Run a Linux guest under the lguest hypervisor (/dev/lguest), with a\n"
+	"Run a Linux guest under the lguest hypervisor (/dev/lguest) or KVM, with a\n"
 	"virtio 1.0 PCI console and the devices below.  lguest stops the guest\n"
 	"with a message citing the virtio 1.0 section whenever a driver breaks\n"
 	"the specification.\n"
@@ -425,17 +431,20 @@ static const char usage_text[] =
 	"      --initrd=<file>        load <file> as the initial ram disk\n"
 	"      --username=<user>      drop to <user>'s uid, gid and groups\n"
 	"      --chroot=<dir>         chroot into <dir> before running the guest\n"
+	"      --kvm                  run the guest under /dev/kvm\n"
+	"      --lguest               run it under /dev/lguest, nothing else\n"
+	"                             (by default: /dev/lguest if it opens,\n"
+	"                             else /dev/kvm)\n"
 	"  -h, --help                 print this and exit\n"
 	"      --version              print the version and exit\n"
 	"\n"
 	"Example:\n"
 	"  lguest --block=rootfs --tunnet=192.168.19.1 --rng 256 bzImage root=/dev/vda\n";
 
-/* Guest RAM in MiB: a positive whole number that leaves room below 4 GiB. */
+/* Guest RAM in MiB: a positive whole number. */
 static u64 parse_mem(const char *s)
 {
-	/* RAM, the device pages and the BAR window share 32 bits. */
-	const u64 max_mib = 4096 - 2;
+	const u64 max_mib = 1ULL << 24; /* 16 TiB: beyond any host here */
 	u64 mib = 0;
 	const char *p;
 
@@ -447,9 +456,8 @@ static u64 parse_mem(const char *s)
 			      s);
 		mib = mib * 10 + (*p - '0');
 		if (mib > max_mib)
-			fatal("memory size %s MiB is too large: guest RAM, "
-			      "device pages and BARs must fit below 4 GiB "
-			      "(at most %llu MiB)",
+			fatal("memory size %s MiB is too large (at most %llu "
+			      "MiB)",
 			      s, max_mib);
 	}
 	if (!mib)
@@ -585,6 +593,8 @@ static void parse_args(int argc, char *argv[])
 		{ "initrd", required_argument, NULL, 'i' },
 		{ "username", required_argument, NULL, 'u' },
 		{ "chroot", required_argument, NULL, 'c' },
+		{ "kvm", no_argument, NULL, 'K' },
+		{ "lguest", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -625,6 +635,12 @@ static void parse_args(int argc, char *argv[])
 		case 'c':
 			opt.chroot = optarg;
 			break;
+		case 'K':
+			opt.hv = HV_KVM;
+			break;
+		case 'L':
+			opt.hv = HV_LGUEST;
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			exit(0);
@@ -653,42 +669,61 @@ static void parse_args(int argc, char *argv[])
  * devices' BAR0 register blocks are carved from.  Guard pages with no
  * access at all sit on either side of the mapping.
  *
+ * Under KVM a guest may have more RAM than fits below the 32-bit PCI hole:
+ * then RAM stops at 3 GiB, the device pages and the BARs follow, and the
+ * rest of RAM starts at 4 GiB.  In our address space the three lie one
+ * after another: low RAM, device pages, high RAM.
+ *
  * Every address the guest gives us is hostile until guest_mem() has
  * checked it: that function is the only way from a guest-physical address
  * to a pointer.
  */
+#define DEVICE_BYTES (DEVICE_PAGES * PAGE)
+#define PCI_HOLE 0xC0000000ULL /* KVM: low RAM ends here at the most */
+#define HIGH_RAM (1ULL << 32)  /* KVM: the rest of RAM starts here */
+
 static u8 *gbase;
-static u64 gram;      /* bytes of RAM, from guest-physical 0 */
+static u64 ram_lo;    /* bytes of RAM from guest-physical 0 */
+static u64 ram_hi;    /* bytes of RAM from guest-physical 4 GiB */
 static u64 mmio_next; /* next free address in the BAR window */
 
-static void map_guest_memory(u64 ram)
+/* Where RAM goes: all of it low, or (hole) split around the PCI hole. */
+static void plan_ram(u64 mem, bool hole)
 {
-	u64 len = ram + DEVICE_PAGES * PAGE;
+	ram_lo = hole && mem > PCI_HOLE ? PCI_HOLE : mem;
+	ram_hi = mem - ram_lo;
+}
+
+static void map_guest_memory(void)
+{
+	u64 len = ram_lo + DEVICE_BYTES + ram_hi;
 	u8 *p;
 
 	if (len + 2 * PAGE > SIZE_MAX)
 		fatal("cannot map %llu MiB of guest memory: too large for "
 		      "this launcher's address space",
-		      ram / MIB);
+		      opt.mem / MIB);
 	p = mmap(NULL, len + 2 * PAGE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 		 -1, 0);
 	if (p == MAP_FAILED)
-		fatal("cannot map %llu MiB of guest memory: %s", ram / MIB,
+		fatal("cannot map %llu MiB of guest memory: %s", opt.mem / MIB,
 		      strerror(errno));
 	if (mprotect(p + PAGE, len, PROT_READ | PROT_WRITE))
-		fatal("cannot map %llu MiB of guest memory: %s", ram / MIB,
+		fatal("cannot map %llu MiB of guest memory: %s", opt.mem / MIB,
 		      strerror(errno));
 	gbase = p + PAGE;
-	gram = ram;
-	mmio_next = len;
+	mmio_next = ram_lo + DEVICE_BYTES;
 }
 
 /* The one place a guest-physical address becomes a pointer: RAM only. */
 static void *guest_mem(u64 gpa, u64 len)
 {
-	if (gpa > gram || len > gram - gpa)
-		return NULL;
-	return gbase + gpa;
+	if (gpa <= ram_lo && len <= ram_lo - gpa)
+		return gbase + gpa;
+	if (gpa >= HIGH_RAM && gpa - HIGH_RAM <= ram_hi &&
+	    len <= ram_hi - (gpa - HIGH_RAM))
+		return gbase + ram_lo + DEVICE_BYTES + (gpa - HIGH_RAM);
+	return NULL;
 }
 
 /* Carve a block of 'size' bytes (a power of two) from the BAR window. */
@@ -703,22 +738,30 @@ static u32 alloc_bar(u32 size)
 /*
  * Loading.
  *
- * The guest kernel is an i386 ELF vmlinux, loaded segment by segment at
- * the physical addresses its program headers give, or a bzImage, whose
- * protected-mode part we copy to 1 MiB.  An initrd goes at the top of RAM.
+ * The guest kernel is an ELF vmlinux, loaded segment by segment at the
+ * physical addresses its program headers give, or a bzImage, whose
+ * protected-mode part we copy to 1 MiB.  /dev/lguest runs i386 kernels
+ * only; KVM takes x86-64 ones too.  An initrd goes at the top of low RAM.
  * We check the files completely (probe_*) before guest memory exists, and
  * only then copy them in (load_*).
  */
+enum kernel_kind { BZIMAGE, ELF32, ELF64 };
+
+struct segment {
+	u64 paddr, off, filesz, memsz;
+};
+
 struct kernel_image {
 	int fd;
 	u64 size;
-	bool elf;
-	Elf32_Phdr *ph; /* ELF program headers */
-	unsigned int nph;
+	enum kernel_kind kind;
+	struct segment *seg; /* ELF: the loadable segments */
+	unsigned int nseg;
 	u64 payload;	 /* bzImage: file offset of the 32-bit part */
 	u32 cmdline_max; /* bzImage: the kernel's own limit, if told */
-	u64 lo, hi;	 /* guest-physical extent it occupies */
-	u32 entry;
+	u8 head[sizeof(struct boot_params)]; /* bzImage: its setup sectors */
+	u64 lo, hi; /* guest-physical extent it occupies */
+	u64 entry;
 };
 
 static struct kernel_image kimg;
@@ -755,64 +798,124 @@ static void read_exact(int fd, void *buf, size_t len, u64 off, const char *name)
 		      name, n, len, off);
 }
 
-static void probe_elf(const Elf32_Ehdr *eh)
+/* What ELF32 and ELF64 headers share, in one shape. */
+struct elf_info {
+	unsigned int type, machine, phentsize, phnum;
+	u64 phoff, entry;
+};
+
+static void elf_header(const u8 *head, size_t len, struct elf_info *e)
 {
 	const char *name = opt.kernel;
-	u64 phbytes;
-	unsigned int i, loads = 0;
+	bool is64 = head[EI_CLASS] == ELFCLASS64;
 
-	if (eh->e_machine != EM_386)
-		fatal("kernel '%s' is an ELF for machine %u, not i386 "
-		      "(EM_386): the lguest host runs 32-bit guests",
-		      name, eh->e_machine);
-	if (eh->e_ident[EI_CLASS] != ELFCLASS32 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB)
-		fatal("kernel '%s' is not a 32-bit little-endian ELF", name);
-	if (eh->e_type != ET_EXEC)
+	if ((!is64 && head[EI_CLASS] != ELFCLASS32) ||
+	    head[EI_DATA] != ELFDATA2LSB)
+		fatal("kernel '%s' is not a little-endian ELF of 32 or 64 bits",
+		      name);
+	if (len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
+		fatal("kernel '%s': ELF header is short (%zu bytes)", name,
+		      len);
+	if (is64) {
+		const Elf64_Ehdr *eh = (const void *)head;
+
+		*e = (struct elf_info){ eh->e_type,	 eh->e_machine,
+					eh->e_phentsize, eh->e_phnum,
+					eh->e_phoff,	 eh->e_entry };
+	} else {
+		const Elf32_Ehdr *eh = (const void *)head;
+
+		*e = (struct elf_info){ eh->e_type,	 eh->e_machine,
+					eh->e_phentsize, eh->e_phnum,
+					eh->e_phoff,	 eh->e_entry };
+	}
+	kimg.kind = is64 ? ELF64 : ELF32;
+	if (e->machine != (is64 ? EM_X86_64 : EM_386))
+		fatal("kernel '%s' is a %d-bit ELF for machine %u: lguest runs "
+		      "i386 and x86-64 kernels",
+		      name, is64 ? 64 : 32, e->machine);
+	if (e->type != ET_EXEC)
 		fatal("kernel '%s' is not an ELF executable (e_type %u)", name,
-		      eh->e_type);
-	if (eh->e_phentsize != sizeof(Elf32_Phdr))
+		      e->type);
+	if (e->phentsize != (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
 		fatal("kernel '%s': ELF program header size %u, not %zu", name,
-		      eh->e_phentsize, sizeof(Elf32_Phdr));
-	if (eh->e_phnum < 1 || eh->e_phnum > 65536 / sizeof(Elf32_Phdr))
+		      e->phentsize,
+		      is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr));
+	if (e->phnum < 1 || e->phnum > 65536 / e->phentsize)
 		fatal("kernel '%s': ELF has %u program headers", name,
-		      eh->e_phnum);
+		      e->phnum);
+}
 
-	kimg.nph = eh->e_phnum;
-	phbytes = (u64)kimg.nph * sizeof(Elf32_Phdr);
-	if (eh->e_phoff > kimg.size || phbytes > kimg.size - eh->e_phoff)
+/* Program header i, in one shape; false if it is not PT_LOAD. */
+static bool elf_segment(const u8 *ph, unsigned int i, struct segment *sg)
+{
+	if (kimg.kind == ELF64) {
+		const Elf64_Phdr *p = (const Elf64_Phdr *)ph + i;
+
+		*sg = (struct segment){ p->p_paddr, p->p_offset, p->p_filesz,
+					p->p_memsz };
+		return p->p_type == PT_LOAD;
+	} else {
+		const Elf32_Phdr *p = (const Elf32_Phdr *)ph + i;
+
+		*sg = (struct segment){ p->p_paddr, p->p_offset, p->p_filesz,
+					p->p_memsz };
+		return p->p_type == PT_LOAD;
+	}
+}
+
+static void probe_elf(const u8 *head, size_t len)
+{
+	const char *name = opt.kernel;
+	struct elf_info e;
+	unsigned int i;
+	u64 phbytes;
+	u8 *ph;
+
+	elf_header(head, len, &e);
+	phbytes = (u64)e.phnum * e.phentsize;
+	if (e.phoff > kimg.size || phbytes > kimg.size - e.phoff)
 		fatal("kernel '%s': ELF program headers lie past the end "
 		      "of the file",
 		      name);
-	kimg.ph = malloc(phbytes);
-	if (!kimg.ph)
+	ph = malloc(phbytes);
+	kimg.seg = calloc(e.phnum, sizeof(*kimg.seg));
+	if (!ph || !kimg.seg)
 		fatal("out of memory");
-	read_exact(kimg.fd, kimg.ph, phbytes, eh->e_phoff, name);
+	read_exact(kimg.fd, ph, phbytes, e.phoff, name);
 
 	kimg.lo = ~0ULL;
-	for (i = 0; i < kimg.nph; i++) {
-		const Elf32_Phdr *ph = &kimg.ph[i];
+	for (i = 0; i < e.phnum; i++) {
+		struct segment *sg = &kimg.seg[kimg.nseg];
 
-		if (ph->p_type != PT_LOAD)
+		if (!elf_segment(ph, i, sg))
 			continue;
-		loads++;
-		if ((u64)ph->p_offset + ph->p_filesz > kimg.size)
+		if (sg->off > kimg.size || sg->filesz > kimg.size - sg->off)
 			fatal("kernel '%s': segment %u lies past the end of "
 			      "the file",
 			      name, i);
-		if (ph->p_filesz > ph->p_memsz)
+		if (sg->filesz > sg->memsz)
 			fatal("kernel '%s': segment %u has more file bytes "
 			      "than memory bytes",
 			      name, i);
-		if (ph->p_paddr < kimg.lo)
-			kimg.lo = ph->p_paddr;
-		if ((u64)ph->p_paddr + ph->p_memsz > kimg.hi)
-			kimg.hi = (u64)ph->p_paddr + ph->p_memsz;
+		if (sg->paddr + sg->memsz < sg->paddr)
+			fatal("kernel '%s': segment %u wraps around", name, i);
+		if (sg->paddr < kimg.lo)
+			kimg.lo = sg->paddr;
+		if (sg->paddr + sg->memsz > kimg.hi)
+			kimg.hi = sg->paddr + sg->memsz;
+		if (e.entry >= sg->paddr && e.entry - sg->paddr < sg->memsz)
+			kimg.entry = e.entry;
+		kimg.nseg++;
 	}
-	if (!loads)
+	free(ph);
+	if (!kimg.nseg)
 		fatal("kernel '%s': ELF has no loadable segment", name);
-	kimg.elf = true;
-	kimg.entry = eh->e_entry;
+	/* We enter at a physical address: it must be one we loaded. */
+	if (kimg.entry != e.entry || !e.entry)
+		fatal("kernel '%s': entry point %#llx is in no loadable "
+		      "segment",
+		      name, e.entry);
 }
 
 static void probe_bzimage(const u8 *head, size_t len)
@@ -830,6 +933,7 @@ static void probe_bzimage(const u8 *head, size_t len)
 		      "(boot protocol %#x): lguest loads bzImages only",
 		      opt.kernel, h->version);
 	sects = h->setup_sects ? h->setup_sects : 4;
+	kimg.kind = BZIMAGE;
 	kimg.payload = (sects + 1) * 512ULL;
 	if (kimg.payload >= kimg.size)
 		fatal("kernel '%s': bzImage has no protected-mode part",
@@ -844,22 +948,17 @@ static void probe_bzimage(const u8 *head, size_t len)
 /* Open the kernel and check it is something we can load. */
 static void probe_kernel(void)
 {
-	static u8 head[sizeof(struct boot_params)];
 	ssize_t n;
 
 	kimg.fd = open_input("kernel", opt.kernel, &kimg.size);
-	n = pread(kimg.fd, head, sizeof(head), 0);
+	n = pread(kimg.fd, kimg.head, sizeof(kimg.head), 0);
 	if (n < 0)
 		fatal("cannot read kernel '%s': %s", opt.kernel,
 		      strerror(errno));
-	if ((size_t)n >= SELFMAG && !memcmp(head, ELFMAG, SELFMAG)) {
-		if ((size_t)n < sizeof(Elf32_Ehdr))
-			fatal("kernel '%s': ELF header is short (%zd bytes)",
-			      opt.kernel, n);
-		probe_elf((const Elf32_Ehdr *)head);
-	} else {
-		probe_bzimage(head, n);
-	}
+	if ((size_t)n >= SELFMAG && !memcmp(kimg.head, ELFMAG, SELFMAG))
+		probe_elf(kimg.head, n);
+	else
+		probe_bzimage(kimg.head, n);
 }
 
 static size_t cmdline_len(void)
@@ -872,11 +971,15 @@ static size_t cmdline_len(void)
 	return len;
 }
 
+/* The initrd goes at the top of low RAM, below 'top' at the most. */
+static u64 initrd_top(void);
+
 /* Does everything fit in guest RAM without overlapping? */
-static void check_layout(u64 initrd_size)
+static void check_layout(u64 initrd_size, u64 boot_area_end,
+			 const char *boot_area)
 {
 	size_t clen = cmdline_len();
-	u64 initrd_gpa;
+	u64 initrd_gpa, top = initrd_top();
 
 	if (clen > CMDLINE_MAX)
 		fatal("kernel command line is %zu bytes; at most %llu fit",
@@ -885,23 +988,22 @@ static void check_layout(u64 initrd_size)
 		fatal("kernel command line is %zu bytes; this kernel takes "
 		      "at most %u",
 		      clen, kimg.cmdline_max);
-	if (kimg.lo < BOOT_AREA_END)
-		fatal("kernel '%s' loads at %#llx, over boot_params and the "
-		      "command line (below %#llx)",
-		      opt.kernel, kimg.lo, (u64)BOOT_AREA_END);
-	if (kimg.hi > opt.mem)
+	if (kimg.lo < boot_area_end)
+		fatal("kernel '%s' loads at %#llx, over %s (below %#llx)",
+		      opt.kernel, kimg.lo, boot_area, boot_area_end);
+	if (kimg.hi > ram_lo)
 		fatal("kernel '%s' needs memory up to %#llx, but the guest "
 		      "has %llu MiB",
-		      opt.kernel, kimg.hi, opt.mem / MIB);
+		      opt.kernel, kimg.hi, ram_lo / MIB);
 	if (!opt.initrd)
 		return;
 	if (!initrd_size)
 		fatal("initrd '%s' is empty", opt.initrd);
-	if (initrd_size > opt.mem)
+	if (initrd_size > top)
 		fatal("initrd '%s' (%llu bytes) is larger than guest memory "
 		      "(%llu MiB)",
-		      opt.initrd, initrd_size, opt.mem / MIB);
-	initrd_gpa = opt.mem - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
+		      opt.initrd, initrd_size, top / MIB);
+	initrd_gpa = top - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
 	if (initrd_gpa < kimg.hi)
 		fatal("initrd '%s' (%llu bytes) would overlap the kernel, "
 		      "which ends at %#llx: give the guest more memory",
@@ -946,38 +1048,33 @@ static void load_kernel(void)
 {
 	unsigned int i;
 
-	if (!kimg.elf)
+	if (kimg.kind == BZIMAGE)
 		load_at(kimg.fd, BZIMAGE_GPA, kimg.payload,
 			kimg.size - kimg.payload, opt.kernel);
-	for (i = 0; kimg.elf && i < kimg.nph; i++) {
-		const Elf32_Phdr *ph = &kimg.ph[i];
+	for (i = 0; i < kimg.nseg; i++) {
+		const struct segment *sg = &kimg.seg[i];
 
-		if (ph->p_type != PT_LOAD)
-			continue;
-		verbose("kernel segment %u: %u bytes at %#x", i, ph->p_memsz,
-			ph->p_paddr);
-		load_at(kimg.fd, ph->p_paddr, ph->p_offset, ph->p_filesz,
-			opt.kernel);
+		verbose("kernel segment: %llu bytes at %#llx", sg->memsz,
+			sg->paddr);
+		load_at(kimg.fd, sg->paddr, sg->off, sg->filesz, opt.kernel);
 	}
 	close(kimg.fd);
 }
 
+/* Where the initrd went, for boot_params. */
+static u64 initrd_gpa, initrd_size;
+
 /*
  * boot_params: the "zero page" a Linux kernel reads when it starts, at
- * guest-physical 0.  We describe one stretch of RAM, point at the command
- * line and the initrd, and say the guest runs on lguest.
+ * guest-physical 0.  What both ways of running a guest put there: the
+ * command line and the initrd.  The rest (the memory map, what machine
+ * this is) depends on the hypervisor: see lg_boot_params() and
+ * kvm_boot_params().
  */
-static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
+static void write_boot_params(struct boot_params *bp)
 {
-	struct boot_params *bp = guest_mem(0, sizeof(*bp));
 	char *cmd = guest_mem(CMDLINE_GPA, CMDLINE_MAX + 1);
 	char **a;
-
-	memset(bp, 0, sizeof(*bp));
-	bp->e820_entries = 1;
-	bp->e820_table[0].addr = 0;
-	bp->e820_table[0].size = gram;
-	bp->e820_table[0].type = 1; /* E820_TYPE_RAM */
 
 	bp->hdr.cmd_line_ptr = CMDLINE_GPA;
 	cmd[0] = '\0';
@@ -986,18 +1083,6 @@ static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
 			strcat(cmd, " ");
 		strcat(cmd, *a);
 	}
-
-	/* CONFIG_PHYSICAL_ALIGN of the lguest guests of old: 16 MiB. */
-	bp->hdr.kernel_alignment = 16 * MIB;
-	/* Protocol 2.07 is the first with hardware_subarch. */
-	bp->hdr.version = 0x207;
-	bp->hdr.hardware_subarch = X86_SUBARCH_LGUEST;
-	/* The lguest host set up our segments: keep them. */
-	bp->hdr.loadflags |= KEEP_SEGMENTS;
-	/* No Intel TXT, and no APM BIOS to find. */
-	bp->tboot_addr = 0;
-	bp->apm_bios_info.version = 0;
-
 	if (initrd_size) {
 		bp->hdr.ramdisk_image = initrd_gpa;
 		/*
@@ -1009,19 +1094,17 @@ static void write_boot_params(u64 initrd_gpa, u64 initrd_size)
 	}
 }
 
-/* Load kernel, initrd and boot_params into guest memory. */
-static void load_guest(int initrd_fd, u64 initrd_size)
+/* Load kernel and initrd into guest memory. */
+static void load_guest(int initrd_fd, u64 size)
 {
-	u64 initrd_gpa = 0;
-
 	load_kernel();
-	if (initrd_fd >= 0) {
-		initrd_gpa = gram - ((initrd_size + PAGE - 1) & ~(PAGE - 1));
-		load_at(initrd_fd, initrd_gpa, 0, initrd_size, opt.initrd);
-		close(initrd_fd);
-		verbose("initrd: %llu bytes at %#llx", initrd_size, initrd_gpa);
-	}
-	write_boot_params(initrd_gpa, initrd_size);
+	if (initrd_fd < 0)
+		return;
+	initrd_size = size;
+	initrd_gpa = initrd_top() - ((size + PAGE - 1) & ~(PAGE - 1));
+	load_at(initrd_fd, initrd_gpa, 0, size, opt.initrd);
+	close(initrd_fd);
+	verbose("initrd: %llu bytes at %#llx", size, initrd_gpa);
 }
 
 /*
@@ -1121,6 +1204,19 @@ struct dev {
 static void (*hv_interrupt)(struct dev *d);
 
 /*
+ * The device's queues went live (DRIVER_OK) or were reset: the running
+ * side may route their notifications straight to the queues' eventfds.
+ */
+static void (*hv_queues)(struct dev *d, bool live);
+
+/* Ports the running side emulates besides PCI's; false if not its. */
+static bool (*hv_ports)(u16 port, unsigned int width, bool write, u32 *val);
+
+/* Under KVM, stdin may be the UART's for a while; then this is set. */
+static bool (*stdin_taken)(void);
+static int stdin_wake = -1; /* written when that changes */
+
+/*
  * A driver broke the rules: say who, where and which rule, and stop.
  * 'sec' is the virtio 1.0 section (cs04, March 2016) the check enforces.
  */
@@ -1129,14 +1225,14 @@ bad_driver(const struct dev *d, const struct vq *vq, const char *sec,
 	   const char *fmt, ...)
 {
 	char what[512], at[48] = "";
-	u32 ip;
+	u64 ip;
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
 	if (!in_task() && guest_ip && guest_ip(&ip))
-		snprintf(at, sizeof(at), " at guest eip %#x", ip);
+		snprintf(at, sizeof(at), " at guest %s %#llx", ip_reg, ip);
 	if (vq)
 		say("%s 00:%02x.0 queue %s: bad driver: %s (virtio 1.0 §%s)%s",
 		    d->name, d->slot, vq->name, what, sec, at);
@@ -1161,7 +1257,7 @@ static void *vq_mem(struct vq *vq, u64 gpa, u64 len, const char *what,
 		bad_driver(vq->dev, vq, sec,
 			   "%s at %#llx (%llu bytes) is not in guest RAM "
 			   "(%llu MiB)",
-			   what, gpa, len, gram / MIB);
+			   what, gpa, len, opt.mem / MIB);
 	return p;
 }
 
@@ -1615,7 +1711,23 @@ static void install_signals(void)
 static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass);
 
 static unsigned int ndevs;
-static u8 next_irq = 1; /* line 0 is the guest's timer */
+
+/*
+ * A device's interrupt line.  On lguest, slot N gets line N (line 0 is the
+ * timer), as it always did.  A PC has legacy devices on most lines below
+ * 16, and Linux only takes a PCI line below 16 without an IO-APIC routing
+ * table; so under KVM the devices get the lines a PC leaves free (0 timer,
+ * 1 keyboard, 2 cascade, 4 the UART, 8 the RTC, 9 ACPI's SCI, 13 the FPU
+ * are taken), sharing them when there are more devices than lines.
+ */
+static u8 device_line(unsigned int slot)
+{
+	static const u8 free_lines[] = { 5, 10, 11, 3, 7, 12, 14, 15, 6 };
+
+	if (opt.hv != HV_KVM)
+		return slot;
+	return free_lines[(slot - 1) % sizeof(free_lines)];
+}
 
 static struct dev *new_device(const char *name, u16 type, u8 class, u8 subclass,
 			      u32 config_len)
@@ -1626,7 +1738,7 @@ static struct dev *new_device(const char *name, u16 type, u8 class, u8 subclass,
 		fatal("out of memory");
 	d->name = name;
 	d->slot = ++ndevs;
-	d->irq = next_irq++;
+	d->irq = device_line(d->slot);
 	d->fd = -1;
 	d->features = 1ULL << VIRTIO_F_VERSION_1;
 	d->config_len = config_len;
@@ -1687,6 +1799,29 @@ static void console_ctrl_c(struct dev *d, long n, u8 first)
 		raw_syscall(SYS_kill, launcher_pid, SIGINT, 0, 0, 0);
 }
 
+/*
+ * Under KVM the UART reads stdin while the guest has its receive interrupt
+ * on (a program has the serial line open); the console waits till then.
+ */
+static void console_wait_stdin(void)
+{
+	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+			       { .fd = stdin_wake, .events = POLLIN } };
+	u64 count;
+
+	while (stdin_taken) {
+		if (!stdin_taken()) {
+			raw_syscall(SYS_poll, (long)p, 2, -1, 0, 0);
+			if (!(p[1].revents & POLLIN) && !stdin_taken())
+				return;
+		} else {
+			sys_poll1(stdin_wake, -1);
+		}
+		raw_syscall(SYS_read, stdin_wake, (long)&count, sizeof(count),
+			    0, 0);
+	}
+}
+
 static void console_rx(struct vq *vq)
 {
 	struct chain c;
@@ -1700,6 +1835,7 @@ static void console_rx(struct vq *vq)
 		vq_push(vq, c.head, 0);
 		return;
 	}
+	console_wait_stdin();
 	while ((n = sys_readv(STDIN_FILENO, c.iov, c.in)) == -EAGAIN ||
 	       n == -EINTR)
 		sys_poll1(STDIN_FILENO, -1);
@@ -2220,7 +2356,11 @@ static void pci_init(struct dev *d, u16 type, u8 class, u8 subclass)
 	le_put(c + PCI_SUBSYSTEM_ID, 2, 0x40);
 	c[PCI_CAPABILITY_LIST] = CAP_COMMON;
 	c[PCI_INTERRUPT_LINE] = d->irq;
-	c[PCI_INTERRUPT_PIN] = 0;
+	/*
+	 * lguest guests took the line as it was; a stock kernel under KVM
+	 * only looks at the line of a function with an interrupt pin (INTA).
+	 */
+	c[PCI_INTERRUPT_PIN] = opt.hv == HV_KVM;
 
 	put_cap(c, CAP_COMMON, VIRTIO_PCI_CAP_COMMON_CFG, CAP_NOTIFY, 0,
 		sizeof(struct virtio_pci_common_cfg), 16);
@@ -2352,6 +2492,8 @@ static void reset_device(struct dev *d)
 	struct vq *vq;
 
 	verbose("%s: reset", d->name);
+	if (hv_queues && status_has(d, VIRTIO_CONFIG_S_DRIVER_OK))
+		hv_queues(d, false);
 	for (vq = d->vq; vq < d->vq + d->nvq; vq++) {
 		task_stop(&vq->task);
 		drain_eventfd(vq->efd);
@@ -2483,6 +2625,8 @@ static void write_status(struct dev *d, u8 val)
 		for (vq = d->vq; vq < d->vq + d->nvq; vq++)
 			if (vq->enabled)
 				task_start(&vq->task);
+		if (hv_queues)
+			hv_queues(d, true);
 		return;
 	}
 	d->status = val;
@@ -2882,6 +3026,8 @@ static bool port_io(u16 port, unsigned int width, bool write, u32 *val)
 {
 	if (!write)
 		*val = width_mask(width);
+	if (hv_ports && hv_ports(port, width, write, val))
+		return true;
 	if (port >= PCI_CONFIG_ADDR && port < PCI_CONFIG_DATA) {
 		unsigned int lane = port - PCI_CONFIG_ADDR;
 
@@ -2917,6 +3063,13 @@ static bool mmio_access(u64 gpa, unsigned int width, bool write, u32 *val)
 
 		if (!d || gpa < d->bar || gpa - d->bar >= d->bar_size)
 			continue;
+		if (width != 1 && width != 2 && width != 4)
+			bad_driver(
+				d, NULL, "4.1.3.1",
+				"%u-byte access at BAR0 offset %llu: the "
+				"driver accesses fields 1, 2 or 4 bytes at a "
+				"time",
+				width, gpa - d->bar);
 		if (gpa - d->bar + width > d->regs_len) {
 			if (write)
 				bad_driver(d, NULL, "4.1.4",
@@ -2977,7 +3130,7 @@ static void lg_setreg(unsigned int off, u32 val)
 	lguest_request(req, sizeof(req), "a register write");
 }
 
-static bool lg_guest_ip(u32 *ip)
+static bool lg_guest_ip(u64 *ip)
 {
 	*ip = lg_getreg(PT_EIP);
 	return true;
@@ -3008,25 +3161,58 @@ static void lg_interrupt(struct dev *d)
 			sys_poll1(-1, -1);
 }
 
-static void lg_open(void)
+/* What /dev/lguest can run: i386 kernels, in 32-bit guest-physical space. */
+static void lg_check(u64 initrd_size)
 {
-	lguest_fd = open("/dev/lguest", O_RDWR | O_CLOEXEC);
-	if (lguest_fd < 0)
-		fatal("cannot open /dev/lguest: %s (Linux dropped the lguest "
-		      "host in 4.14: run on a 4.13 or older host kernel "
-		      "with the lg module loaded)",
-		      strerror(errno));
+	if (kimg.kind == ELF64)
+		fatal("kernel '%s' is an x86-64 ELF: the lguest host runs "
+		      "32-bit guests (--kvm runs it under KVM)",
+		      opt.kernel);
+	if (opt.mem > (4096 - 2) * MIB)
+		fatal("memory size %llu MiB is too large for /dev/lguest: "
+		      "guest RAM, device pages and BARs must fit below 4 GiB "
+		      "(at most 4094 MiB)",
+		      opt.mem / MIB);
+	plan_ram(opt.mem, false);
+	check_layout(initrd_size, BOOT_AREA_END,
+		     "boot_params and the command line");
+}
+
+/*
+ * The lguest guest's boot_params: one stretch of RAM, and a kernel that
+ * knows it runs on lguest (hardware_subarch) with its segments set up.
+ */
+static void lg_boot_params(void)
+{
+	struct boot_params *bp = guest_mem(0, sizeof(*bp));
+
+	memset(bp, 0, sizeof(*bp));
+	write_boot_params(bp);
+	bp->e820_entries = 1;
+	bp->e820_table[0].addr = 0;
+	bp->e820_table[0].size = ram_lo;
+	bp->e820_table[0].type = 1; /* E820_TYPE_RAM */
+	/* CONFIG_PHYSICAL_ALIGN of the lguest guests of old: 16 MiB. */
+	bp->hdr.kernel_alignment = 16 * MIB;
+	/* Protocol 2.07 is the first with hardware_subarch. */
+	bp->hdr.version = 0x207;
+	bp->hdr.hardware_subarch = X86_SUBARCH_LGUEST;
+	/* The lguest host set up our segments: keep them. */
+	bp->hdr.loadflags |= KEEP_SEGMENTS;
+	/* No Intel TXT, and no APM BIOS to find. */
+	bp->tboot_addr = 0;
+	bp->apm_bios_info.version = 0;
 }
 
 static void lg_initialize(void)
 {
 	unsigned long req[] = { LHREQ_INITIALIZE, (unsigned long)gbase,
-				gram / PAGE, kimg.entry,
+				ram_lo / PAGE, kimg.entry,
 				(mmio_next + PAGE - 1) / PAGE };
 
 	verbose("guest memory at %p: %llu MiB, devices up to %#llx, entry "
-		"%#x",
-		gbase, gram / MIB, mmio_next, kimg.entry);
+		"%#llx",
+		gbase, ram_lo / MIB, mmio_next, kimg.entry);
 	lguest_request(req, sizeof(req), "to initialize the guest");
 	/* Both are 32-bit on lguest: the guest has no memory above 4 GiB. */
 	queues_below_4g = true;
@@ -3264,6 +3450,834 @@ hand_back:
 }
 
 /*
+ * Running the guest on /dev/kvm.
+ *
+ * /dev/lguest left Linux in 4.14; KVM is what machines have now.  Behind
+ * the same memory layout, PCI bus and devices, a KVM virtual machine with
+ * one vCPU runs the guest and comes back to us on port I/O and on touches
+ * of the device registers, already decoded: no instruction emulation here,
+ * the same port_io() and mmio_access() as for lguest, the same checks.
+ * Queue notifications reach the service tasks' eventfds without passing
+ * through us (ioeventfd), and their interrupts reach the guest the same
+ * way (irqfd).
+ *
+ * A stock kernel expects more of a PC than a lguest guest did, so KVM
+ * guests also get: KVM's in-kernel interrupt controllers (two 8259s, an
+ * IO-APIC, a local APIC) and timer (PIT); a 16550A UART at 0x3F8 on line
+ * 4, so that console=ttyS0 shows the kernel's log from its first line;
+ * and a few ACPI tables, so that the kernel can power the machine off
+ * (lguest exits with status 0) and reset it (lguest starts again).
+ */
+#define KVM_TSS_GPA 0xfffbd000ULL /* three pages KVM needs on VMX */
+#define KVM_IDMAP_GPA 0xfffbc000ULL
+
+/* The boot page: GDT and, for 64-bit kernels, identity page tables. */
+#define BOOT_GDT 0x8000
+#define BOOT_PML4 0x9000
+#define BOOT_PDPT 0xA000
+#define BOOT_PD 0xB000 /* four pages: 4 GiB in 2 MiB pages */
+#define BOOT_CS 0x10   /* the boot protocol's __BOOT_CS ... */
+#define BOOT_DS 0x18   /* ... and __BOOT_DS */
+
+/* Below 1 MiB: the EBDA, and the BIOS area where the ACPI tables go. */
+#define EBDA_GPA 0x9fc00ULL
+#define ACPI_GPA 0xE0000ULL
+
+/* The ports of the PC devices we add. */
+#define UART_PORT 0x3F8
+#define UART_LINE 4
+#define PM1A_EVT 0x600 /* ACPI PM1a event block: 4 bytes */
+#define PM1A_CNT 0x604 /* ACPI PM1a control block: 2 bytes */
+#define SCI_LINE 9
+#define SLP_TYP_S5 5 /* \_S5's value, in PM1a_CNT's SLP_TYP */
+#define SLP_EN (1 << 13)
+#define I8042_RESET 0xFE
+
+static int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
+static struct kvm_run *kvm_run;
+static int line_fd[16]; /* an irqfd per interrupt line we raise */
+static bool notify_routed[PCI_SLOTS][2];
+
+static void kvm_ioctl(int fd, unsigned long req, void *arg, const char *what)
+{
+	if (ioctl(fd, req, arg) < 0)
+		fatal_errno("KVM: %s", what);
+}
+
+/* What KVM can run: any kernel lguest loads; RAM split around the hole. */
+static void kvm_check(u64 initrd_size)
+{
+	int v = ioctl(kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (v != KVM_API_VERSION)
+		fatal("/dev/kvm speaks API version %d, not %d", v,
+		      KVM_API_VERSION);
+	plan_ram(opt.mem, true);
+	check_layout(initrd_size, MIB,
+		     "the boot page, the EBDA and the BIOS area");
+}
+
+/* A pulse on an interrupt line: edge-triggered, to PIC and IO-APIC. */
+static void kvm_pulse(unsigned int line)
+{
+	u64 one = 1;
+
+	raw_syscall(SYS_write, line_fd[line], (long)&one, sizeof(one), 0, 0);
+}
+
+static void kvm_interrupt(struct dev *d)
+{
+	kvm_pulse(d->irq);
+}
+
+static void kvm_irqfd(unsigned int line)
+{
+	struct kvm_irqfd irqfd = { .gsi = line };
+
+	if (line_fd[line] > 0)
+		return;
+	line_fd[line] = eventfd(0, EFD_CLOEXEC);
+	if (line_fd[line] < 0)
+		fatal_errno("cannot create an eventfd");
+	irqfd.fd = line_fd[line];
+	kvm_ioctl(vm_fd, KVM_IRQFD, &irqfd, "cannot attach interrupt line");
+}
+
+/*
+ * Once a device is live, a 16-bit write of a queue's index to its notify
+ * register goes straight to that queue's eventfd (ioeventfd).  Anything
+ * else written there still comes to us, to be checked: a notification
+ * before DRIVER_OK, of a queue that does not exist, of the wrong width.
+ */
+static void kvm_queues(struct dev *d, bool live)
+{
+	struct vq *vq;
+
+	for (vq = d->vq; vq < d->vq + d->nvq; vq++) {
+		struct kvm_ioeventfd io = {
+			.datamatch = vq->index,
+			.addr = d->bar + BAR_NOTIFY,
+			.len = 2,
+			.fd = vq->efd,
+			.flags = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		};
+		bool *routed = &notify_routed[d->slot][vq->index];
+
+		if (live == *routed || (live && !vq->enabled))
+			continue;
+		if (!live)
+			io.flags |= KVM_IOEVENTFD_FLAG_DEASSIGN;
+		kvm_ioctl(vm_fd, KVM_IOEVENTFD, &io,
+			  "cannot route queue notifications");
+		*routed = live;
+	}
+}
+
+static bool kvm_guest_ip(u64 *ip)
+{
+	struct kvm_regs r;
+
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &r))
+		return false;
+	*ip = r.rip;
+	return true;
+}
+
+/*
+ * The UART: a 16550A at 0x3F8, as much of one as Linux's 8250 driver and
+ * its console use.  Output goes to our stdout as it is written.  Input is
+ * our stdin, read by a task of its own while the guest has the receive
+ * interrupt on; the guest takes it from a small FIFO.
+ */
+enum {
+	UART_RBR_THR,
+	UART_IER,
+	UART_IIR_FCR,
+	UART_LCR,
+	UART_MCR,
+	UART_LSR,
+	UART_MSR,
+	UART_SCR,
+};
+#define UART_IER_RDI 0x01  /* receive data interrupt */
+#define UART_IER_THRI 0x02 /* transmitter empty interrupt */
+#define UART_LCR_DLAB 0x80
+#define UART_MCR_LOOP 0x10
+#define UART_LSR_DR 0x01
+#define UART_LSR_THRE 0x20
+#define UART_LSR_TEMT 0x40
+#define UART_IIR_NONE 0x01
+#define UART_IIR_THRI 0x02
+#define UART_IIR_RDI 0x04
+#define UART_IIR_FIFO 0xC0
+#define UART_FIFO 64
+
+static struct {
+	u8 ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thre; /* a "THR empty" interrupt is pending */
+	u8 rx[UART_FIFO];
+	u32 rx_head, rx_tail; /* the guest takes at head, we add at tail */
+	int wake;	      /* tells the input task to look again */
+	struct task task;
+} uart;
+
+static u32 uart_rx_count(void)
+{
+	return __atomic_load_n(&uart.rx_tail, __ATOMIC_ACQUIRE) - uart.rx_head;
+}
+
+static bool uart_wants_input(void)
+{
+	return READ_ONCE(uart.ier) & UART_IER_RDI;
+}
+
+static void uart_wake(void)
+{
+	u64 one = 1;
+
+	raw_syscall(SYS_write, uart.wake, (long)&one, sizeof(one), 0, 0);
+	raw_syscall(SYS_write, stdin_wake, (long)&one, sizeof(one), 0, 0);
+}
+
+/* The input task: stdin to the FIFO, while the guest wants it. */
+static void uart_input(void *arg)
+{
+	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+			       { .fd = uart.wake, .events = POLLIN } };
+	u8 buf[UART_FIFO];
+	u32 room, i;
+	u64 count;
+	long n;
+
+	(void)arg;
+	room = UART_FIFO - uart_rx_count();
+	if (!uart_wants_input() || !room) {
+		sys_poll1(uart.wake, -1);
+	} else {
+		raw_syscall(SYS_poll, (long)p, 2, -1, 0, 0);
+		if ((p[0].revents & (POLLIN | POLLHUP)) && uart_wants_input()) {
+			n = raw_syscall(SYS_read, STDIN_FILENO, (long)buf, room,
+					0, 0);
+			if (n <= 0) {
+				/* No more input: nothing more to do. */
+				for (;;)
+					sys_poll1(-1, -1);
+			}
+			for (i = 0; i < (u32)n; i++)
+				uart.rx[(uart.rx_tail + i) % UART_FIFO] =
+					buf[i];
+			__atomic_store_n(&uart.rx_tail, uart.rx_tail + n,
+					 __ATOMIC_RELEASE);
+			kvm_pulse(UART_LINE);
+		}
+	}
+	raw_syscall(SYS_read, uart.wake, (long)&count, sizeof(count), 0, 0);
+}
+
+/* Is an interrupt the guest enabled pending? */
+static bool uart_pending(void)
+{
+	return ((uart.ier & UART_IER_RDI) && uart_rx_count()) ||
+	       ((uart.ier & UART_IER_THRI) && uart.thre);
+}
+
+static u8 uart_iir(void)
+{
+	u8 fifo = uart.fcr & 1 ? UART_IIR_FIFO : 0;
+
+	if ((uart.ier & UART_IER_RDI) && uart_rx_count())
+		return fifo | UART_IIR_RDI;
+	if ((uart.ier & UART_IER_THRI) && uart.thre) {
+		uart.thre = false; /* reading IIR says it, and clears it */
+		return fifo | UART_IIR_THRI;
+	}
+	return fifo | UART_IIR_NONE;
+}
+
+static u8 uart_msr(void)
+{
+	u8 m = uart.mcr;
+
+	/* In loopback the modem inputs are the modem outputs. */
+	if (m & UART_MCR_LOOP)
+		return (m & 0x02) << 3 | (m & 0x01) << 5 | (m & 0x04) << 4 |
+		       (m & 0x08) << 4;
+	return 0xB0; /* DCD, DSR, CTS: a terminal is there */
+}
+
+static u8 uart_read(unsigned int reg)
+{
+	u8 c;
+
+	switch (reg) {
+	case UART_RBR_THR:
+		if (uart.lcr & UART_LCR_DLAB)
+			return uart.dll;
+		if (!uart_rx_count())
+			return 0;
+		c = uart.rx[uart.rx_head % UART_FIFO];
+		__atomic_store_n(&uart.rx_head, uart.rx_head + 1,
+				 __ATOMIC_RELEASE);
+		uart_wake();
+		return c;
+	case UART_IER:
+		return uart.lcr & UART_LCR_DLAB ? uart.dlm : uart.ier;
+	case UART_IIR_FCR:
+		return uart_iir();
+	case UART_LCR:
+		return uart.lcr;
+	case UART_MCR:
+		return uart.mcr;
+	case UART_LSR:
+		return UART_LSR_THRE | UART_LSR_TEMT |
+		       (uart_rx_count() ? UART_LSR_DR : 0);
+	case UART_MSR:
+		return uart_msr();
+	}
+	return uart.scr;
+}
+
+static void uart_write(unsigned int reg, u8 v)
+{
+	u8 old;
+
+	switch (reg) {
+	case UART_RBR_THR:
+		if (uart.lcr & UART_LCR_DLAB) {
+			uart.dll = v;
+			return;
+		}
+		raw_syscall(SYS_write, STDOUT_FILENO, (long)&v, 1, 0, 0);
+		/* Sent at once: the register is empty again. */
+		uart.thre = true;
+		if (uart.ier & UART_IER_THRI)
+			kvm_pulse(UART_LINE);
+		return;
+	case UART_IER:
+		if (uart.lcr & UART_LCR_DLAB) {
+			uart.dlm = v;
+			return;
+		}
+		old = uart.ier;
+		WRITE_ONCE(uart.ier, v & 0x0F);
+		/* Turning the interrupt on with THR empty raises it at once. */
+		if ((v & UART_IER_THRI) && !(old & UART_IER_THRI))
+			uart.thre = true;
+		if ((uart.ier ^ old) & UART_IER_RDI)
+			uart_wake(); /* stdin changes hands */
+		if (uart_pending())
+			kvm_pulse(UART_LINE);
+		return;
+	case UART_IIR_FCR:
+		uart.fcr = v & 0xC9; /* enable, DMA mode, trigger level */
+		return;
+	case UART_LCR:
+		uart.lcr = v;
+		return;
+	case UART_MCR:
+		uart.mcr = v & 0x1F;
+		return;
+	case UART_SCR:
+		uart.scr = v;
+		return;
+	}
+	/* LSR and MSR are read-only. */
+}
+
+static void uart_init(void)
+{
+	uart.wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	stdin_wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (uart.wake < 0 || stdin_wake < 0)
+		fatal_errno("cannot create an eventfd");
+	uart.thre = true;
+	stdin_taken = uart_wants_input;
+	task_init(&uart.task, uart_input, NULL, "uart input");
+}
+
+static void __attribute__((noreturn)) power_off(void)
+{
+	verbose("the guest powered off");
+	exit(0);
+}
+
+/*
+ * The ports of the PC around the PCI bus: the UART, ACPI's power
+ * management blocks, and the keyboard controller's reset line.
+ */
+static bool pc_ports(u16 port, unsigned int width, bool write, u32 *val)
+{
+	if (port >= UART_PORT && port < UART_PORT + 8) {
+		if (write)
+			uart_write(port - UART_PORT, *val);
+		else
+			*val = uart_read(port - UART_PORT);
+		return true;
+	}
+	if (port >= PM1A_EVT && port < PM1A_EVT + 4) {
+		if (!write)
+			*val = 0; /* no events, none enabled */
+		return true;
+	}
+	if (port >= PM1A_CNT && port < PM1A_CNT + 2) {
+		if (!write) {
+			*val = port == PM1A_CNT; /* SCI_EN: ACPI mode */
+		} else if (port == PM1A_CNT && width == 2 && (*val & SLP_EN)) {
+			if ((*val >> 10 & 7) == SLP_TYP_S5)
+				power_off();
+			say("the guest asked for sleep state %u, which this "
+			    "machine does not have",
+			    *val >> 10 & 7);
+		}
+		return true;
+	}
+	if (port == I8042_STATUS && write && (*val & 0xFF) == I8042_RESET)
+		reboot_guest();
+	return false;
+}
+
+/*
+ * ACPI, as little as a stock kernel needs to power off and reset: RSDP,
+ * RSDT and XSDT, a FADT (PM1a blocks, SCI line 9, the reset register:
+ * 0xFE to the keyboard controller), its FACS, a MADT (one CPU, the
+ * IO-APIC, the timer on pin 2) and a DSDT holding \_S5.
+ */
+struct acpi_header {
+	char sig[4];
+	u32 len;
+	u8 rev, sum;
+	char oem[6], table[8];
+	u32 oem_rev;
+	char creator[4];
+	u32 creator_rev;
+} __attribute__((packed));
+
+struct acpi_gas {
+	u8 space, bits, offset, size;
+	u64 addr;
+} __attribute__((packed));
+
+static u8 acpi_sum(const void *p, size_t len)
+{
+	const u8 *b = p;
+	u8 sum = 0;
+
+	while (len--)
+		sum += *b++;
+	return -sum;
+}
+
+/* A table at gpa: header filled in, body already written after it. */
+static void acpi_table(u64 gpa, const char *sig, u8 rev, u32 len)
+{
+	struct acpi_header *h = guest_mem(gpa, len);
+
+	memcpy(h->sig, sig, 4);
+	h->len = len;
+	h->rev = rev;
+	memcpy(h->oem, "LGUEST", 6);
+	memcpy(h->table, "LGUESTVM", 8);
+	h->oem_rev = 1;
+	memcpy(h->creator, "LGST", 4);
+	h->creator_rev = 1;
+	h->sum = 0;
+	h->sum = acpi_sum(h, len);
+}
+
+static void put32(u64 gpa, u32 v)
+{
+	memcpy(guest_mem(gpa, 4), &v, 4);
+}
+
+static void put64(u64 gpa, u64 v)
+{
+	memcpy(guest_mem(gpa, 8), &v, 8);
+}
+
+static void put_gas(u64 gpa, u8 bits, u64 port)
+{
+	struct acpi_gas g = { .space = 1, .bits = bits, .addr = port };
+
+	memcpy(guest_mem(gpa, sizeof(g)), &g, sizeof(g));
+}
+
+enum {
+	ACPI_RSDP = ACPI_GPA,
+	ACPI_RSDT = ACPI_GPA + 0x40,
+	ACPI_XSDT = ACPI_GPA + 0x80,
+	ACPI_FADT = ACPI_GPA + 0x100,
+	ACPI_FACS = ACPI_GPA + 0x200,
+	ACPI_MADT = ACPI_GPA + 0x300,
+	ACPI_DSDT = ACPI_GPA + 0x400,
+};
+
+static void acpi_fadt(void)
+{
+	u64 f = ACPI_FADT + sizeof(struct acpi_header);
+	u8 *b = guest_mem(ACPI_FADT, 244);
+
+	put32(f + 0, ACPI_FACS);	 /* FIRMWARE_CTRL */
+	put32(f + 4, ACPI_DSDT);	 /* DSDT */
+	b[46] = SCI_LINE;		 /* SCI_INT */
+	put32(ACPI_FADT + 56, PM1A_EVT); /* PM1a_EVT_BLK */
+	put32(ACPI_FADT + 64, PM1A_CNT); /* PM1a_CNT_BLK */
+	b[88] = 4;			 /* PM1_EVT_LEN */
+	b[89] = 2;			 /* PM1_CNT_LEN */
+	b[96] = 101;			 /* no C2 ... */
+	b[98] = 0xE9, b[99] = 0x03;	 /* ... no C3 (1001 us) */
+	b[109] = 0x24; /* IAPC_BOOT_ARCH: no VGA, no CMOS RTC, no 8042 */
+	/* Flags: WBINVD works, no fixed power or sleep button, reset reg. */
+	put32(ACPI_FADT + 112, 1 << 0 | 1 << 4 | 1 << 5 | 1 << 10);
+	put_gas(ACPI_FADT + 116, 8, I8042_STATUS); /* RESET_REG ... */
+	b[128] = I8042_RESET;			   /* ... RESET_VALUE */
+	put64(ACPI_FADT + 132, ACPI_FACS);	   /* X_FIRMWARE_CTRL */
+	put64(ACPI_FADT + 140, ACPI_DSDT);	   /* X_DSDT */
+	put_gas(ACPI_FADT + 148, 32, PM1A_EVT);	   /* X_PM1a_EVT_BLK */
+	put_gas(ACPI_FADT + 172, 16, PM1A_CNT);	   /* X_PM1a_CNT_BLK */
+	acpi_table(ACPI_FADT, "FACP", 4, 244);
+}
+
+static void acpi_madt(void)
+{
+	static const u8
+		entries
+			[] = {
+				0,    8,    0, 0,	 1,	   0, 0,
+				0, /* CPU 0: APIC 0 */
+				1,    12,   0, 0,	 0,	   0, 0xC0,
+				0xFE, 0,    0, 0,	 0, /* IO-APIC */
+				2,    10,   0, 0,	 2,	   0, 0,
+				0,    0,    0, /* IRQ 0 -> pin 2 */
+				2,    10,   0, SCI_LINE, SCI_LINE, 0, 0,
+				0,    0x0D, 0, /* SCI */
+			};
+	u64 m = ACPI_MADT + sizeof(struct acpi_header);
+
+	put32(m, 0xFEE00000); /* the local APIC */
+	put32(m + 4, 1);      /* PCAT_COMPAT: there are 8259s too */
+	memcpy(guest_mem(m + 8, sizeof(entries)), entries, sizeof(entries));
+	acpi_table(ACPI_MADT, "APIC", 3, m + 8 + sizeof(entries) - ACPI_MADT);
+}
+
+static void acpi_tables(void)
+{
+	/* Name (_S5, Package (4) { 5, 5, 0, 0 }) */
+	static const u8 dsdt[] = { 0x08, '_',	     'S',  '5',	 '_',
+				   0x12, 0x08,	     0x04, 0x0A, SLP_TYP_S5,
+				   0x0A, SLP_TYP_S5, 0,	   0 };
+	u8 *rsdp = guest_mem(ACPI_RSDP, 36), *facs = guest_mem(ACPI_FACS, 64);
+	u64 h = sizeof(struct acpi_header);
+
+	memcpy(guest_mem(ACPI_DSDT + h, sizeof(dsdt)), dsdt, sizeof(dsdt));
+	acpi_table(ACPI_DSDT, "DSDT", 2, h + sizeof(dsdt));
+	memcpy(facs, "FACS", 4);
+	put32(ACPI_FACS + 4, 64);
+	facs[32] = 2; /* version */
+	acpi_fadt();
+	acpi_madt();
+	put32(ACPI_RSDT + h, ACPI_FADT);
+	put32(ACPI_RSDT + h + 4, ACPI_MADT);
+	acpi_table(ACPI_RSDT, "RSDT", 1, h + 8);
+	put64(ACPI_XSDT + h, ACPI_FADT);
+	put64(ACPI_XSDT + h + 8, ACPI_MADT);
+	acpi_table(ACPI_XSDT, "XSDT", 1, h + 16);
+
+	memcpy(rsdp, "RSD PTR ", 8);
+	memcpy(rsdp + 9, "LGUEST", 6);
+	rsdp[15] = 2; /* ACPI 2.0 or later */
+	put32(ACPI_RSDP + 16, ACPI_RSDT);
+	put32(ACPI_RSDP + 20, 36);
+	put64(ACPI_RSDP + 24, ACPI_XSDT);
+	rsdp[8] = acpi_sum(rsdp, 20);
+	rsdp[32] = acpi_sum(rsdp, 36);
+}
+
+/*
+ * The PC guest's boot_params: a bzImage's own setup header, as the boot
+ * protocol asks of a loader, or the fields a vmlinux reads; a memory map
+ * with the PC's holes; hardware_subarch PC; and where ACPI is.
+ */
+static void kvm_boot_params(void)
+{
+	struct boot_params *bp = guest_mem(0, sizeof(*bp));
+	struct boot_e820_entry *e = bp->e820_table;
+	const u8 *head = kimg.head;
+
+	memset(bp, 0, sizeof(*bp));
+	if (kimg.kind == BZIMAGE) {
+		size_t from = offsetof(struct boot_params, hdr);
+		size_t to = 0x202 + head[0x201];
+
+		memcpy((u8 *)bp + from, head + from, to - from);
+	} else {
+		bp->hdr.boot_flag = 0xAA55;
+		memcpy(&bp->hdr.header, "HdrS", 4);
+		bp->hdr.version = 0x20F;
+		bp->hdr.kernel_alignment = 16 * MIB;
+		bp->hdr.loadflags = LOADED_HIGH;
+	}
+	write_boot_params(bp);
+	bp->hdr.type_of_loader = 0xFF;
+	bp->hdr.loadflags &= ~KEEP_SEGMENTS;
+	bp->hdr.hardware_subarch = X86_SUBARCH_PC;
+	bp->acpi_rsdp_addr = ACPI_RSDP;
+
+	*e++ = (struct boot_e820_entry){ 0, EBDA_GPA, 1 };
+	*e++ = (struct boot_e820_entry){ EBDA_GPA, 0x400, 2 };
+	*e++ = (struct boot_e820_entry){ ACPI_GPA, MIB - ACPI_GPA, 2 };
+	if (ram_lo > MIB)
+		*e++ = (struct boot_e820_entry){ MIB, ram_lo - MIB, 1 };
+	if (ram_hi)
+		*e++ = (struct boot_e820_entry){ HIGH_RAM, ram_hi, 1 };
+	bp->e820_entries = e - bp->e820_table;
+	acpi_tables();
+}
+
+/*
+ * The vCPU as the boot protocol wants it: flat 32-bit protected mode for a
+ * bzImage or an i386 ELF (%esi at boot_params), or long mode with the low
+ * 4 GiB identity-mapped for an x86-64 ELF (%rsi at boot_params).
+ */
+static void kvm_boot_cpu(void)
+{
+	u64 *gdt = guest_mem(BOOT_GDT, 4 * 8);
+	struct kvm_segment code = { .limit = 0xFFFFFFFF,
+				    .selector = BOOT_CS,
+				    .type = 11,
+				    .present = 1,
+				    .db = 1,
+				    .s = 1,
+				    .g = 1 };
+	struct kvm_segment data = code;
+	struct kvm_regs regs = { .rflags = 2, .rip = kimg.entry, .rsi = 0 };
+	struct kvm_sregs sregs;
+
+	kvm_ioctl(vcpu_fd, KVM_GET_SREGS, &sregs, "cannot read registers");
+	data.selector = BOOT_DS;
+	data.type = 3;
+	gdt[0] = gdt[1] = 0;
+	gdt[2] = 0x00CF9B000000FFFFULL; /* code: 4 GiB, 32-bit */
+	gdt[3] = 0x00CF93000000FFFFULL; /* data: 4 GiB */
+	sregs.gdt.base = BOOT_GDT;
+	sregs.gdt.limit = 4 * 8 - 1;
+	sregs.cr0 = 0x11; /* protected mode (PE, ET) */
+	if (kimg.kind == ELF64) {
+		u64 *pml4 = guest_mem(BOOT_PML4, PAGE);
+		u64 *pdpt = guest_mem(BOOT_PDPT, PAGE);
+		u64 *pd = guest_mem(BOOT_PD, 4 * PAGE);
+		unsigned int i;
+
+		pml4[0] = BOOT_PDPT | 3; /* present, writable */
+		for (i = 0; i < 4; i++)
+			pdpt[i] = (BOOT_PD + i * PAGE) | 3;
+		for (i = 0; i < 4 * 512; i++)
+			pd[i] = (u64)i << 21 | 0x83; /* 2 MiB pages */
+		gdt[2] = 0x00AF9B000000FFFFULL;	     /* code: 64-bit */
+		code.l = 1;
+		code.db = 0;
+		sregs.cr3 = BOOT_PML4;
+		sregs.cr4 = 0x20;	 /* PAE */
+		sregs.cr0 |= 0x80000000; /* paging */
+		sregs.efer = 0x500;	 /* long mode, active */
+	}
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	kvm_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs, "cannot set registers");
+	kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs, "cannot set registers");
+}
+
+/* The CPU KVM can give us, as it is. */
+static void kvm_cpuid(void)
+{
+	struct kvm_cpuid2 *c = NULL;
+	unsigned int n = 64;
+
+	do {
+		n *= 2;
+		free(c);
+		c = calloc(1, sizeof(*c) + n * sizeof(c->entries[0]));
+		if (!c)
+			fatal("out of memory");
+		c->nent = n;
+	} while (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 &&
+		 errno == E2BIG && n < 4096);
+	kvm_ioctl(vcpu_fd, KVM_SET_CPUID2, c, "cannot set the CPU's CPUID");
+	free(c);
+}
+
+static void kvm_memory(unsigned int slot, u64 gpa, u64 len, void *at)
+{
+	struct kvm_userspace_memory_region r = {
+		.slot = slot,
+		.guest_phys_addr = gpa,
+		.memory_size = len,
+		.userspace_addr = (unsigned long)at,
+	};
+
+	kvm_ioctl(vm_fd, KVM_SET_USER_MEMORY_REGION, &r,
+		  "cannot give the guest its memory");
+}
+
+static void kvm_initialize(void)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	u64 idmap = KVM_IDMAP_GPA;
+	unsigned int s;
+	long size;
+
+	vm_fd = ioctl(kvm_fd, KVM_CREATE_VM, 0);
+	if (vm_fd < 0)
+		fatal_errno("KVM: cannot create a virtual machine");
+	/* VMX needs these pages of guest-physical space; others ignore it. */
+	ioctl(vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA);
+	ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
+	kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, NULL,
+		  "cannot create the interrupt controllers");
+	kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit, "cannot create the timer");
+	kvm_memory(0, 0, ram_lo, gbase);
+	if (ram_hi)
+		kvm_memory(1, HIGH_RAM, ram_hi, gbase + ram_lo + DEVICE_BYTES);
+
+	vcpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0);
+	if (vcpu_fd < 0)
+		fatal_errno("KVM: cannot create a virtual CPU");
+	size = ioctl(kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (size < (long)sizeof(*kvm_run))
+		fatal_errno("KVM: cannot size the vCPU's shared page");
+	kvm_run = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu_fd,
+		       0);
+	if (kvm_run == MAP_FAILED)
+		fatal_errno("KVM: cannot map the vCPU's shared page");
+	kvm_cpuid();
+	kvm_boot_params();
+	kvm_boot_cpu();
+
+	kvm_irqfd(UART_LINE);
+	for (s = 1; s < PCI_SLOTS; s++)
+		if (slots[s])
+			kvm_irqfd(slots[s]->irq);
+	hv_interrupt = kvm_interrupt;
+	hv_queues = kvm_queues;
+	hv_ports = pc_ports;
+	guest_ip = kvm_guest_ip;
+	ip_reg = "rip";
+	task_start(&uart.task);
+	verbose("KVM: %llu MiB low, %llu MiB high, entry %#llx (%s)",
+		ram_lo / MIB, ram_hi / MIB, kimg.entry,
+		kimg.kind == ELF64 ? "long mode" : "protected mode");
+}
+
+/* KVM could not go on: say where the guest was, and what it ran. */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+kvm_died(const char *fmt, ...)
+{
+	struct kvm_translation tr = { 0 };
+	struct kvm_sregs sregs;
+	char why[256], bytes[64] = "";
+	u64 rip = 0;
+	u8 *insn;
+	va_list ap;
+	int i;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	if (kvm_guest_ip(&rip) && !ioctl(vcpu_fd, KVM_GET_SREGS, &sregs)) {
+		tr.linear_address = sregs.cs.base + rip;
+		if (!ioctl(vcpu_fd, KVM_TRANSLATE, &tr) && tr.valid &&
+		    (insn = guest_mem(tr.physical_address, 8)))
+			for (i = 0; i < 8; i++)
+				snprintf(bytes + 3 * i, 4, " %02x", insn[i]);
+	}
+	fatal("KVM: %s at guest rip %#llx:%s", why, rip,
+	      bytes[0] ? bytes : " (instruction not readable)");
+}
+
+/* An "in" or "out" (perhaps a string of them) the guest did. */
+static void kvm_io(void)
+{
+	u8 *data = (u8 *)kvm_run + kvm_run->io.data_offset;
+	unsigned int i, size = kvm_run->io.size;
+	bool out = kvm_run->io.direction == KVM_EXIT_IO_OUT;
+
+	for (i = 0; i < kvm_run->io.count; i++, data += size) {
+		u32 val = 0;
+
+		memcpy(&val, data, size);
+		if (!port_io(kvm_run->io.port, size, out, &val))
+			say("guest's %u-byte write of %#x to port %#x "
+			    "refused: ignored",
+			    size, val, kvm_run->io.port);
+		if (!out)
+			memcpy(data, &val, size);
+	}
+}
+
+/* A read or write of device memory, or of memory where nothing is. */
+static void kvm_mmio(void)
+{
+	u64 gpa = kvm_run->mmio.phys_addr;
+	unsigned int len = kvm_run->mmio.len;
+	bool write = kvm_run->mmio.is_write;
+	u32 val = 0;
+
+	if (write)
+		memcpy(&val, kvm_run->mmio.data, len < 4 ? len : 4);
+	if (!mmio_access(gpa, len, write, &val)) {
+		verbose("guest %s %u bytes at %#llx, where nothing is",
+			write ? "wrote" : "read", len, gpa);
+		val = 0xFFFFFFFF;
+	}
+	if (!write) {
+		memset(kvm_run->mmio.data, 0xFF, sizeof(kvm_run->mmio.data));
+		memcpy(kvm_run->mmio.data, &val, len < 4 ? len : 4);
+	}
+}
+
+static void __attribute__((noreturn)) kvm_run_guest(void)
+{
+	for (;;) {
+		if (ioctl(vcpu_fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			fatal_errno("KVM: running the guest");
+		}
+		switch (kvm_run->exit_reason) {
+		case KVM_EXIT_IO:
+			kvm_io();
+			break;
+		case KVM_EXIT_MMIO:
+			kvm_mmio();
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			/* A triple fault: a PC resets. */
+			verbose("the guest's CPU shut down: rebooting");
+			reboot_guest();
+		case KVM_EXIT_SYSTEM_EVENT:
+			if (kvm_run->system_event.type ==
+			    KVM_SYSTEM_EVENT_SHUTDOWN)
+				power_off();
+			reboot_guest();
+		case KVM_EXIT_INTERNAL_ERROR:
+			kvm_died("internal error %u%s",
+				 kvm_run->internal.suberror,
+				 kvm_run->internal.suberror ==
+						 KVM_INTERNAL_ERROR_EMULATION
+					 ? " (emulation failure)"
+					 : "");
+		case KVM_EXIT_FAIL_ENTRY:
+			kvm_died("cannot enter the guest (reason %#llx)",
+				 (u64)kvm_run->fail_entry
+					 .hardware_entry_failure_reason);
+		default:
+			kvm_died("unexpected exit %u", kvm_run->exit_reason);
+		}
+	}
+}
+
+/*
  * Setting up and letting go.
  *
  * main() checks everything on the command line first, then builds the
@@ -3351,32 +4365,88 @@ static void drop_privileges(void)
 	}
 }
 
+/*
+ * /dev/lguest if it opens, unless told --kvm; else /dev/kvm, unless told
+ * --lguest.  Either way, say plainly what could not be opened.
+ */
+static void choose_hypervisor(void)
+{
+	int lg_err = 0;
+
+	if (opt.hv != HV_KVM) {
+		lguest_fd = open("/dev/lguest", O_RDWR | O_CLOEXEC);
+		if (lguest_fd >= 0) {
+			opt.hv = HV_LGUEST;
+			return;
+		}
+		lg_err = errno;
+		if (opt.hv == HV_LGUEST)
+			fatal("cannot open /dev/lguest: %s (Linux dropped the "
+			      "lguest host in 4.14: run on a 4.13 or older "
+			      "host kernel with the lg module loaded, or use "
+			      "--kvm)",
+			      strerror(lg_err));
+	}
+	kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm_fd >= 0) {
+		opt.hv = HV_KVM;
+		return;
+	}
+	if (opt.hv == HV_KVM)
+		fatal("cannot open /dev/kvm: %s", strerror(errno));
+	fatal("cannot open /dev/lguest (%s) or /dev/kvm (%s): this machine "
+	      "can run no guest",
+	      strerror(lg_err), strerror(errno));
+}
+
+/*
+ * The initrd goes page-aligned at the top of low RAM; under KVM, below
+ * 2 GiB too, where any kernel's initrd_addr_max allows it.
+ */
+static u64 initrd_top(void)
+{
+	if (opt.hv == HV_KVM && ram_lo > 2048 * MIB)
+		return 2048 * MIB;
+	return ram_lo;
+}
+
 int main(int argc, char *argv[])
 {
 	int initrd_fd = -1;
-	u64 initrd_size = 0;
+	u64 initrd_bytes = 0;
 
 	launcher_pid = getpid();
 	parse_args(argc, argv);
 	probe_kernel();
 	if (opt.initrd)
-		initrd_fd = open_input("initrd", opt.initrd, &initrd_size);
-	check_layout(initrd_size);
+		initrd_fd = open_input("initrd", opt.initrd, &initrd_bytes);
 	open_block_files();
 	if (opt.chroot)
 		check_chroot();
-	map_guest_memory(opt.mem);
-	lg_open();
+	choose_hypervisor();
+	if (opt.hv == HV_LGUEST)
+		lg_check(initrd_bytes);
+	else
+		kvm_check(initrd_bytes);
+	map_guest_memory();
 	/* To run ourselves again on reboot, even from inside a chroot. */
 	exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 
+	if (opt.hv == HV_KVM)
+		uart_init();
 	setup_devices();
-	load_guest(initrd_fd, initrd_size);
+	load_guest(initrd_fd, initrd_bytes);
 
 	atexit(shutdown_launcher);
 	install_signals();
 	raw_terminal();
-	lg_initialize();
+	if (opt.hv == HV_LGUEST) {
+		lg_boot_params();
+		lg_initialize();
+		drop_privileges();
+		lg_run();
+	}
+	kvm_initialize();
 	drop_privileges();
-	lg_run();
+	kvm_run_guest();
 }

@@ -24,6 +24,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 LGUEST=${LGUEST:-./lguest}
 LGSTUB=${LGSTUB:-build/lgstub.so}
 TINY_ELF=${TINY_ELF:-build/tiny.elf}
+TINY64=${TINY64:-build/tiny64.elf}
 LGTEST_TIMEOUT=${LGTEST_TIMEOUT:-30}
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lgtest.XXXXXX") || exit 1

@@ -22,6 +22,30 @@ bad()
 k=$TINY_ELF
 t=$TEST_TMP
 
+# The cases only one hypervisor has: under the stand-in /dev/lguest (the
+# launcher stops before the guest would start), or under KVM.
+bad_lguest()
+{
+	local what=$1 re=$2
+
+	shift 2
+	run_lguest -- --lguest "$@"
+	one_line_error "$what" "$re"
+}
+
+bad_kvm()
+{
+	local what=$1 re=$2
+
+	shift 2
+	if [ ! -c /dev/kvm ]; then
+		skip "$what" "/dev/kvm does not exist here"
+		return
+	fi
+	run_plain --kvm "$@"
+	one_line_error "$what" "$re"
+}
+
 # Files to be wrong with.
 printf 'just some text, not a kernel\n' >"$t/text"
 printf '\177ELF\001\001\001' >"$t/short-elf"
@@ -45,8 +69,12 @@ bad "memory that is not whole" \
 	"^lguest: memory size '1.5' is not a whole number of MiB" 1.5 "$k"
 bad "zero memory" \
 	'^lguest: memory size must be at least 1 MiB' 0 "$k"
-bad "memory beyond 32-bit guest-physical space" \
-	'^lguest: memory size 99999 MiB is too large' 99999 "$k"
+bad "memory beyond any machine" \
+	'^lguest: memory size 99999999 MiB is too large \(at most 16777216 MiB\)' \
+	99999999 "$k"
+bad_lguest "memory beyond /dev/lguest's 32-bit guest-physical space" \
+	'^lguest: memory size 99999 MiB is too large for /dev/lguest: guest RAM, device pages and BARs must fit below 4 GiB \(at most 4094 MiB\)' \
+	99999 "$k"
 (
 	# 256 MiB of address space for a 1 GiB guest.
 	ulimit -v 262144
@@ -74,11 +102,14 @@ bad "a kernel that is neither ELF nor bzImage" \
 	"^lguest: kernel '$t/text' is neither an ELF vmlinux nor a bzImage" \
 	32 "$t/text"
 bad "an ELF kernel for another machine" \
-	"^lguest: kernel '$t/arm-elf' is an ELF for machine 40, not i386" \
+	"^lguest: kernel '$t/arm-elf' is a 32-bit ELF for machine 40: lguest runs i386 and x86-64 kernels" \
 	32 "$t/arm-elf"
-bad "an x86-64 ELF kernel" \
-	"^lguest: kernel '/bin/true' is an ELF for machine 62, not i386" \
+bad "an ELF that is a program, not a kernel" \
+	"^lguest: kernel '/bin/true' is not an ELF executable \(e_type 3\)" \
 	32 /bin/true
+bad_lguest "an x86-64 kernel, which /dev/lguest cannot run" \
+	"^lguest: kernel '$TINY64' is an x86-64 ELF: the lguest host runs 32-bit guests \(--kvm runs it under KVM\)" \
+	32 "$TINY64"
 bad "an ELF kernel with a short header" \
 	"^lguest: kernel '$t/short-elf': ELF header is short \(7 bytes\)" \
 	32 "$t/short-elf"
@@ -100,7 +131,7 @@ patch_bytes "$t/elf-noload" 84 04000000	# ... and segment 1
 elf_variant elf-low 96 00100000	# segment 1's p_paddr: 0x1000
 
 bad "an ELF kernel of the wrong class (64-bit header, i386 machine)" \
-	"^lguest: kernel '$t/elf64' is not a 32-bit little-endian ELF" \
+	"^lguest: kernel '$t/elf64' is a 64-bit ELF for machine 3: lguest runs i386 and x86-64 kernels" \
 	32 "$t/elf64"
 bad "an ELF that is not an executable" \
 	"^lguest: kernel '$t/elf-dyn' is not an ELF executable \(e_type 3\)" \
@@ -123,9 +154,17 @@ bad "an ELF segment with more file bytes than memory bytes" \
 bad "an ELF with nothing to load" \
 	"^lguest: kernel '$t/elf-noload': ELF has no loadable segment" \
 	32 "$t/elf-noload"
-bad "an ELF that would load over boot_params and the command line" \
+bad_lguest "an ELF that would load over boot_params and the command line" \
 	"^lguest: kernel '$t/elf-low' loads at 0x1000, over boot_params and the command line \(below 0x2000\)" \
 	32 "$t/elf-low"
+
+bad_kvm "under KVM, an ELF that would load below 1 MiB" \
+	"^lguest: kernel '$t/elf-low' loads at 0x1000, over the boot page, the EBDA and the BIOS area \(below 0x100000\)" \
+	32 "$t/elf-low"
+elf_variant elf-entry 24 00000000	# e_entry: 0, in no segment
+bad "an ELF whose entry point is in no segment" \
+	"^lguest: kernel '$t/elf-entry': entry point 0 is in no loadable segment" \
+	32 "$t/elf-entry"
 
 bad "a kernel larger than guest memory" \
 	"^lguest: kernel '$k' needs memory up to 0x143483, but the guest has 1 MiB" \
@@ -188,9 +227,24 @@ bad "more devices than bus 0 has slots" \
 	"${many[@]}" 32 "$k"
 
 # Everything else right, but no lguest host: say so, and how to get one.
-run_lguest LGSTUB_OPEN_ERRNO=2 -- --block="$t/disk" 32 "$k"
-one_line_error "no /dev/lguest: said plainly, with what to do" \
-	'^lguest: cannot open /dev/lguest: No such file or directory \(Linux dropped the lguest host in 4.14: run on a 4.13 or older host kernel with the lg module loaded\)'
+run_lguest LGSTUB_OPEN_ERRNO=2 -- --lguest --block="$t/disk" 32 "$k"
+one_line_error "--lguest, but no /dev/lguest: said plainly, with what to do" \
+	'^lguest: cannot open /dev/lguest: No such file or directory \(Linux dropped the lguest host in 4.14: run on a 4.13 or older host kernel with the lg module loaded, or use --kvm\)'
+
+# Neither hypervisor: a /dev with nothing in it, in a mount namespace.
+no_dev()
+{
+	unshare -m bash -c 'mount -t tmpfs none /dev && exec "$@"' -- \
+		"$LGUEST" "$@" </dev/null >"$TEST_TMP/stdout" 2>"$TEST_TMP/stderr"
+	status=$?
+	collect_output
+}
+no_dev --block="$t/disk" 32 "$k"
+one_line_error "neither /dev/lguest nor /dev/kvm: said so" \
+	'^lguest: cannot open /dev/lguest \(No such file or directory\) or /dev/kvm \(No such file or directory\): this machine can run no guest'
+no_dev --kvm 32 "$k"
+one_line_error "--kvm, but no /dev/kvm: said so" \
+	'^lguest: cannot open /dev/kvm: No such file or directory'
 
 # None of that touched the block file.
 if cmp -s "$t/disk" <(head -c 1048576 /dev/zero); then

@@ -95,7 +95,8 @@ fi
 
 # Every option the launcher takes is in the man page and the README.
 missing=
-for o in verbose tunnet block rng initrd username chroot help version; do
+for o in verbose tunnet block rng initrd username chroot kvm lguest help \
+	version; do
 	grep -q -- "--$o" <<<"$stdout$(./lguest --help)" || missing+=" help:$o"
 	grep -q -- "\\\\-\\\\-$o" lguest.8 || missing+=" man:$o"
 	grep -q -- "--$o" README || missing+=" README:$o"

@@ -17,7 +17,7 @@ LGSTUB_SRCS := tests/lgstub.c tests/guest.c tests/virtio.c \
 	$(sort $(wildcard tests/scenarios/*.c))
 LGSTUB_HDRS := tests/lgstub.h tests/guest.h tests/virtio.h
 
-TEST_DEPS := build/lgstub.so build/tiny.elf
+TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf
 
 # build/flags (the top Makefile's) changes with CC and the flags, so the
 # stand-in is rebuilt whenever the launcher is.
@@ -32,6 +32,13 @@ build/tiny.elf: tests/tiny/tiny.s tests/tiny/tiny.ld tests/tests.mk
 	$(AS) --32 -o build/tiny.o tests/tiny/tiny.s
 	$(LD) -m elf_i386 -T tests/tiny/tiny.ld -z noexecstack --build-id=none \
 		-o $@ build/tiny.o
+
+# An x86-64 one, for what only KVM runs.
+build/tiny64.elf: tests/tiny/tiny64.s tests/tiny/tiny64.ld tests/tests.mk
+	@mkdir -p $(@D)
+	$(AS) --64 -o build/tiny64.o tests/tiny/tiny64.s
+	$(LD) -m elf_x86_64 -T tests/tiny/tiny64.ld -z noexecstack \
+		--build-id=none -o $@ build/tiny64.o
 
 # Static, so that it runs in scripts/nested-host's bare initramfs.
 build/kvm-probe: tests/kvm-probe.c tests/tests.mk build/flags
