@@ -3626,9 +3626,23 @@ static u32 uart_rx_count(void)
 	return __atomic_load_n(&uart.rx_tail, __ATOMIC_ACQUIRE) - uart.rx_head;
 }
 
+/* The guest listens (and is not talking to itself in loopback). */
 static bool uart_wants_input(void)
 {
-	return READ_ONCE(uart.ier) & UART_IER_RDI;
+	return (READ_ONCE(uart.ier) & UART_IER_RDI) &&
+	       !(READ_ONCE(uart.mcr) & UART_MCR_LOOP);
+}
+
+/* Bytes for the guest to receive: from stdin, or looped back. */
+static void uart_receive(const u8 *buf, u32 n)
+{
+	u32 i;
+
+	for (i = 0; i < n; i++)
+		uart.rx[(uart.rx_tail + i) % UART_FIFO] = buf[i];
+	__atomic_store_n(&uart.rx_tail, uart.rx_tail + n, __ATOMIC_RELEASE);
+	if (uart.ier & UART_IER_RDI)
+		kvm_pulse(UART_LINE);
 }
 
 static void uart_wake(void)
@@ -3645,7 +3659,7 @@ static void uart_input(void *arg)
 	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
 			       { .fd = uart.wake, .events = POLLIN } };
 	u8 buf[UART_FIFO];
-	u32 room, i;
+	u32 room;
 	u64 count;
 	long n;
 
@@ -3663,12 +3677,7 @@ static void uart_input(void *arg)
 				for (;;)
 					sys_poll1(-1, -1);
 			}
-			for (i = 0; i < (u32)n; i++)
-				uart.rx[(uart.rx_tail + i) % UART_FIFO] =
-					buf[i];
-			__atomic_store_n(&uart.rx_tail, uart.rx_tail + n,
-					 __ATOMIC_RELEASE);
-			kvm_pulse(UART_LINE);
+			uart_receive(buf, n);
 		}
 	}
 	raw_syscall(SYS_read, uart.wake, (long)&count, sizeof(count), 0, 0);
@@ -3747,7 +3756,11 @@ static void uart_write(unsigned int reg, u8 v)
 			uart.dll = v;
 			return;
 		}
-		raw_syscall(SYS_write, STDOUT_FILENO, (long)&v, 1, 0, 0);
+		if (!(uart.mcr & UART_MCR_LOOP))
+			raw_syscall(SYS_write, STDOUT_FILENO, (long)&v, 1, 0,
+				    0);
+		else if (uart_rx_count() < UART_FIFO)
+			uart_receive(&v, 1);
 		/* Sent at once: the register is empty again. */
 		uart.thre = true;
 		if (uart.ier & UART_IER_THRI)
@@ -3775,7 +3788,10 @@ static void uart_write(unsigned int reg, u8 v)
 		uart.lcr = v;
 		return;
 	case UART_MCR:
-		uart.mcr = v & 0x1F;
+		old = uart.mcr;
+		WRITE_ONCE(uart.mcr, v & 0x1F);
+		if ((uart.mcr ^ old) & UART_MCR_LOOP)
+			uart_wake(); /* stdin changes hands */
 		return;
 	case UART_SCR:
 		uart.scr = v;

@@ -10,6 +10,8 @@
 #   build/kvm-probe  a static program that runs a few real-mode instructions
 #                    through /dev/kvm (not in $(TEST_DEPS): "make
 #                    build/kvm-probe"; scripts/nested-host runs it in L1)
+#   build/kvm/*.elf  the freestanding i386 programs of tests/kvm/ that
+#                    t-kvm.sh runs under "lguest --kvm" on the real /dev/kvm
 #
 # $(TEST_DEPS) lists them; tests/run expects them and ./lguest to exist.
 
@@ -17,7 +19,10 @@ LGSTUB_SRCS := tests/lgstub.c tests/guest.c tests/virtio.c \
 	$(sort $(wildcard tests/scenarios/*.c))
 LGSTUB_HDRS := tests/lgstub.h tests/guest.h tests/virtio.h
 
-TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf
+KVM_PROGS := uart uart-echo rng-irq block bad-queue-size desc-loop reboot \
+	triple emulation boot acpi
+KVM_ELFS := $(KVM_PROGS:%=build/kvm/%.elf)
+TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf $(KVM_ELFS)
 
 # build/flags (the top Makefile's) changes with CC and the flags, so the
 # stand-in is rebuilt whenever the launcher is.
@@ -44,3 +49,24 @@ build/tiny64.elf: tests/tiny/tiny64.s tests/tiny/tiny64.ld tests/tests.mk
 build/kvm-probe: tests/kvm-probe.c tests/tests.mk build/flags
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -static -o $@ tests/kvm-probe.c
+
+# The tests/kvm programs are guests, not host programs: they are built
+# the same whatever $(CC) and $(CFLAGS) the suite uses, by a gcc that
+# needs no multilib C library.  -nostdinc keeps the host's headers out;
+# gcc's own (stdint.h, stdarg.h...) are all a freestanding program gets.
+# General registers only, and no CET padding: the code must be plain
+# enough for KVM's instruction emulator, which on a host without VT-x or
+# AMD-V may run all of it.
+KVM_GUEST_CC ?= gcc
+KVM_GUEST_CFLAGS = -m32 -march=i686 -O2 -Wall -Wextra -Werror \
+	-ffreestanding -fno-pic -fno-stack-protector -fcf-protection=none \
+	-fno-asynchronous-unwind-tables -mgeneral-regs-only \
+	-nostdinc -isystem $(shell $(KVM_GUEST_CC) -print-file-name=include)
+KVM_GUEST_LDFLAGS = -nostdlib -static -no-pie -Wl,-T,tests/kvm/kvm.ld \
+	-Wl,--build-id=none -Wl,-z,noexecstack
+KVM_LIB := tests/kvm/start.S tests/kvm/lib.c
+build/kvm/%.elf: tests/kvm/%.c $(KVM_LIB) tests/kvm/lib.h tests/kvm/kvm.ld \
+		tests/tests.mk
+	@mkdir -p $(@D)
+	$(KVM_GUEST_CC) $(KVM_GUEST_CFLAGS) $(KVM_GUEST_LDFLAGS) -o $@ \
+		$(KVM_LIB) $<
