@@ -1,5 +1,7 @@
 # lguest: the launcher for the lguest hypervisor.
 #
+#   make run                    build lguest and Debian's stock kernel into a
+#                               guest, and boot it to a shell (scripts/run)
 #   make                        build ./lguest for this machine
 #   make CC="gcc -m32"          build the i386 launcher a real lguest host runs
 #   make check                  build it and run the test suite (TAP)
@@ -44,6 +46,9 @@ coverage:
 		printf "lguest.c lines: %.1f%%\n", $$2; exit }'; \
 	exit $$st
 
+run: lguest
+	scripts/run
+
 install: lguest
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 lguest $(DESTDIR)$(BINDIR)/lguest
@@ -54,4 +59,4 @@ clean:
 
 FORCE:
 
-.PHONY: all check coverage install clean FORCE
+.PHONY: all check coverage run install clean FORCE

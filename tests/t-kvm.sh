@@ -4,19 +4,23 @@
 # t-kvm.sh: lguest --kvm on this machine's own /dev/kvm, no stand-in.
 #
 # The guests are the small freestanding i386 programs of tests/kvm/
-# (build/kvm/*.elf), each a driver that talks to one part of the machine
-# lguest gives a KVM guest and prints what it found on the UART: "ok - ..."
-# for each check that held, "FAIL: ..." for one that did not (and then it
-# powers off).  They reach what a stock kernel cannot on a host whose KVM
-# is software-backed: interrupts through the in-kernel 8259s, the 16550A,
+# (build/kvm/*.elf) and x86-64 ones of tests/kvm64/ (build/kvm64/*.elf),
+# each a driver that talks to one part of the machine lguest gives a KVM
+# guest and prints what it found on the UART: "ok - ..." for each check
+# that held, "FAIL: ..." for one that did not (and then it powers off).
+# They reach what a stock kernel cannot on a host whose KVM is
+# software-backed: interrupts through the in-kernel 8259s, the 16550A,
 # ACPI power-off, both ways of rebooting, a driver breaking a rule (lguest
-# must stop, naming the rule), and an instruction KVM cannot emulate.
+# must stop, naming the rule), an instruction KVM cannot emulate, and RAM
+# and virtqueues above 4 GiB.
 #
-# A case is skipped only when /dev/kvm cannot be opened.
+# A case is skipped only when /dev/kvm cannot be opened, or (those that
+# give the guest more than 4 GiB) when the launcher is an i386 build.
 
 . "$(dirname "$0")/lib.sh"
 
 KVM_PROGS=${KVM_PROGS:-build/kvm}
+KVM64_PROGS=${KVM64_PROGS:-build/kvm64}
 
 require_built || exit 0
 
@@ -26,11 +30,23 @@ if ! kvm_err=$({ : <>/dev/kvm; } 2>&1); then
 	kvm_unusable="/dev/kvm cannot be opened (${kvm_err##*: })"
 fi
 
+# kvm_elf PROGRAM: the file of tests/kvm's PROGRAM, or of tests/kvm64's
+# for 64/PROGRAM.
+kvm_elf()
+{
+	case $1 in
+	64/*) echo "$KVM64_PROGS/${1#64/}.elf" ;;
+	*) echo "$KVM_PROGS/$1.elf" ;;
+	esac
+}
+
 # kvm_case PROGRAM WHAT...: false, each case WHAT reported, if PROGRAM
 # cannot run here.
 kvm_case()
 {
-	local prog=$KVM_PROGS/$1.elf what
+	local prog what
+
+	prog=$(kvm_elf "$1")
 
 	shift
 	if [ -z "$kvm_unusable" ] && [ -e "$prog" ]; then
@@ -47,8 +63,9 @@ kvm_case()
 }
 
 # run_kvm PROGRAM [LAUNCHER OPTIONS...] [-- KERNEL ARGUMENTS...]: run the
-# program under lguest --kvm with 16 MiB, no input, as run_plain does;
-# $out is its output without the serial line's carriage returns.
+# program under lguest --kvm with $kvm_mem MiB (16 unless set for the
+# call: kvm_mem=4608 run_kvm ...), no input, as run_plain does; $out is
+# its output without the serial line's carriage returns.
 run_kvm()
 {
 	local prog=$1 opts=()
@@ -59,7 +76,7 @@ run_kvm()
 		shift
 	done
 	[ $# -gt 0 ] && shift
-	run_plain --kvm "${opts[@]}" 16 "$KVM_PROGS/$prog.elf" "$@"
+	run_plain --kvm "${opts[@]}" "${kvm_mem:-16}" "$(kvm_elf "$prog")" "$@"
 	out=$(tr -d '\r' <<<"$stdout")
 }
 
@@ -150,29 +167,38 @@ guest_says()
 
 # The programs are guests, not host programs: whatever compiler and flags
 # the suite is built with, they come out the same (KVM_GUEST_CC, gcc by
-# default, builds them), without a warning, as i386 executables that
-# QEMU's -kernel takes too (a multiboot header in the first 8 KiB).
+# default, builds them), without a warning: tests/kvm's as i386
+# executables that QEMU's -kernel takes too (a multiboot header in the
+# first 8 KiB), tests/kvm64's as x86-64 ones, on the same library.
 what="tests/kvm programs: the same whatever CC and CFLAGS; i386, multiboot"
+what64="tests/kvm64 programs: the same whatever CC and CFLAGS; x86-64"
 src=$TEST_TMP/src
 mkdir -p "$src/tests"
-cp Makefile "$src/" && cp -r tests/tests.mk tests/kvm "$src/tests/"
-why=()
+cp Makefile "$src/" && cp -r tests/tests.mk tests/kvm tests/kvm64 "$src/tests/"
+why=() why64=()
 for cc in gcc "gcc -m32" clang; do
 	command -v "${cc%% *}" >/dev/null || continue
 	rm -rf "$src/build"
 	build_out=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
-		make -s -C "$src" build/kvm/uart.elf CC="$cc" \
-		CFLAGS="-O0 -g3" 2>&1) ||
-		why+=("CC=$cc: make failed")
+		make -s -C "$src" build/kvm/uart.elf build/kvm64/highmem.elf \
+		CC="$cc" CFLAGS="-O0 -g3" 2>&1) ||
+		why+=("CC=$cc: make failed") why64+=("CC=$cc: make failed")
 	[ -z "$build_out" ] || why+=("CC=$cc: the build said:" "$build_out")
+	[ -z "$build_out" ] || why64+=("CC=$cc: the build said:" "$build_out")
 	cmp -s "$src/build/kvm/uart.elf" "$KVM_PROGS/uart.elf" ||
 		why+=("CC=$cc CFLAGS='-O0 -g3' built a different uart.elf")
+	cmp -s "$src/build/kvm64/highmem.elf" "$KVM64_PROGS/highmem.elf" ||
+		why64+=("CC=$cc CFLAGS='-O0 -g3' built a different highmem.elf")
 done
 file -b "$KVM_PROGS/uart.elf" | grep -q 'ELF 32-bit LSB executable, Intel 80386' ||
 	why+=("uart.elf is a $(file -b "$KVM_PROGS/uart.elf")")
 od -An -tx4 -w4 -v -N8192 "$KVM_PROGS/uart.elf" | grep -qx ' 1badb002' ||
 	why+=("no multiboot header in the first 8 KiB of uart.elf")
+file -b "$KVM64_PROGS/highmem.elf" | grep -q 'ELF 64-bit LSB executable, x86-64' ||
+	why64+=("highmem.elf is a $(file -b "$KVM64_PROGS/highmem.elf")")
 verdict "$what"
+why=("${why64[@]}")
+verdict "$what64"
 
 # What an i386 ELF finds at its entry point: the boot protocol's 32-bit
 # state, boot_params with a PC's setup header, the command line, the
@@ -408,3 +434,85 @@ if kvm_case emulation "$what"; then
 	kvm_stopped "lguest: .*emulation.* rip ${rip:-none}\b.*${bytes:-none}.*"
 	verdict "$what"
 fi
+
+# More than 3 GiB of RAM: 3 GiB below the PCI hole, the rest from 4 GiB,
+# and virtqueues may live there (64-bit queue addresses, still checked
+# against RAM, which has a hole in it now).  tests/kvm64/highmem.c is an
+# x86-64 program, entered in long mode with the low 4 GiB mapped; it maps
+# high RAM itself.  4608 MiB of guest memory costs only the pages touched.
+#
+# An i386 launcher cannot hold that much guest memory in its address
+# space: it must refuse, in one line.  That refusal is its case, in place
+# of the ones that need the memory, which have nothing to test there.
+kvm64_mem=4608
+what="x86-64 ELF, 4608 MiB: long-mode entry; e820 RAM to 3 GiB and from 4 GiB; high RAM mapped, written, no alias"
+what2="virtio rng, its queue above 4 GiB (64-bit addresses read back): buffers ending at 3 GiB and at 4 GiB"
+launcher32=
+[ "$(od -An -tx1 -j4 -N1 "$LGUEST" | tr -d ' ')" != 01 ] ||
+	launcher32="an i386 launcher cannot map $kvm64_mem MiB of guest memory"
+if [ -n "$launcher32" ]; then
+	what0="i386 launcher: $kvm64_mem MiB refused, too large for its address space"
+	if kvm_case 64/highmem "$what0"; then
+		kvm_mem=$kvm64_mem run_kvm 64/highmem --rng
+		kvm_stopped "lguest: cannot map $kvm64_mem MiB of guest memory: too large for this launcher's address space"
+		[ "$(grep -c '' <<<"$stderr")" = 1 ] && [ -z "$out" ] ||
+			why+=("want one line on stderr, nothing on stdout")
+		verdict "$what0"
+	fi
+elif kvm_case 64/highmem "$what" "$what2"; then
+	kvm_mem=$kvm64_mem run_kvm 64/highmem --rng
+	# The memory's half: what the guest said before it found the rng.
+	all_out=$out
+	out=$(sed '/^highmem: rng at/,$d' <<<"$all_out")
+	kvm_expect "$status" \
+		"ok - highmem: long mode, interrupts off, rsi = boot_params" \
+		"ok - highmem: cr3 0x9000: \[0, 4 GiB\) identity-mapped in 2 MiB pages, nothing above" \
+		"highmem: e820 RAM \[0x100000, 0xc0000000\)" \
+		"highmem: e820 RAM \[0x100000000, 0x160000000\)" \
+		"ok - highmem: e820: RAM up to 3 GiB, 1536 MiB from 4 GiB, none between" \
+		"highmem: mapped \[0x100000000, 0x160000000\): 768 pages of 2 MiB in 2 new page directories" \
+		"ok - highmem: 64 bytes written and read back at 0x100000000, 0x13fffffe0 and 0x15fffffc0" \
+		"ok - highmem: 0x100800000 is not 0x800000 \(high RAM is no alias of low RAM\)"
+	kvm_no_fail
+	out=$all_out
+	verdict "$what"
+	kvm_expect 0 \
+		"highmem: rng at 00:02\.0" \
+		"highmem: queue: desc 0x100100000, avail 0x15fffffea, used 0x100101000" \
+		"ok - highmem: rng: queue enabled above 4 GiB, its 64-bit addresses read back" \
+		"ok - highmem: rng: 64 bytes into the buffer at 0xbfffffc0 \(low RAM's last bytes\): .*" \
+		"ok - highmem: rng: 64 bytes into the buffer at 0x100000000 \(high RAM's first bytes\): .*" \
+		"highmem: powering off"
+	kvm_no_fail
+	verdict "$what2"
+fi
+
+# highmem_stops WHAT WORD PART ADDRESS BYTES SECTION: with WORD on its
+# command line, highmem puts its queue's PART (or a buffer) at ADDRESS,
+# which is not RAM; lguest must stop, naming them and the section.  A
+# queue part is refused at queue_enable, where the vCPU is (its rip is
+# named); a buffer, by the queue's task when it comes to it.
+highmem_stops()
+{
+	local what=$1 word=$2 part=$3 addr=$4 bytes=$5 sec=$6 re
+
+	[ -z "$launcher32" ] || return 0
+	kvm_case 64/highmem "$what" || return
+	kvm_mem=$kvm64_mem run_kvm 64/highmem --rng -- "$word"
+	re="lguest: rng 00:02\.0 queue requestq: bad driver: $part at $addr"
+	re+=" \($bytes bytes\) is not in guest RAM \($kvm64_mem MiB\)"
+	re+=" \(virtio 1\.0 §${sec//./\\.}\)"
+	[ "$part" = buffer ] || re+=" at guest rip 0x[0-9a-f]+"
+	kvm_stopped "$re"
+	grep -q "^highmem: .*$addr" <<<"$out" ||
+		why+=("want the guest to say it used $addr")
+	verdict "$what"
+}
+highmem_stops "a used ring at high RAM's end (5.5 GiB): lguest stops, citing 2.4" \
+	used-past-end "used ring" 0x160000000 70 2.4
+highmem_stops "a used ring 2 bytes across high RAM's end: lguest stops" \
+	used-across-end "used ring" 0x15fffffbc 70 2.4
+highmem_stops "a descriptor table in the hole (3.25 GiB, below the memory size): lguest stops" \
+	desc-in-hole "descriptor table" 0xd0000000 128 2.4
+highmem_stops "a buffer at high RAM's end: lguest's queue task stops it, citing 2.4.5" \
+	buffer-past-end buffer 0x160000000 64 2.4.5

@@ -12,6 +12,8 @@
 #                    build/kvm-probe"; scripts/nested-host runs it in L1)
 #   build/kvm/*.elf  the freestanding i386 programs of tests/kvm/ that
 #                    t-kvm.sh runs under "lguest --kvm" on the real /dev/kvm
+#   build/kvm64/*.elf  the x86-64 ones of tests/kvm64/ (t-kvm64.sh), on
+#                    tests/kvm's library and linker script
 #
 # $(TEST_DEPS) lists them; tests/run expects them and ./lguest to exist.
 
@@ -22,7 +24,10 @@ LGSTUB_HDRS := tests/lgstub.h tests/guest.h tests/virtio.h
 KVM_PROGS := uart uart-echo rng-irq block bad-queue-size desc-loop reboot \
 	triple emulation boot acpi
 KVM_ELFS := $(KVM_PROGS:%=build/kvm/%.elf)
-TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf $(KVM_ELFS)
+KVM64_PROGS := highmem
+KVM64_ELFS := $(KVM64_PROGS:%=build/kvm64/%.elf)
+TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf $(KVM_ELFS) \
+	$(KVM64_ELFS)
 
 # build/flags (the top Makefile's) changes with CC and the flags, so the
 # stand-in is rebuilt whenever the launcher is.
@@ -58,10 +63,11 @@ build/kvm-probe: tests/kvm-probe.c tests/tests.mk build/flags
 # enough for KVM's instruction emulator, which on a host without VT-x or
 # AMD-V may run all of it.
 KVM_GUEST_CC ?= gcc
-KVM_GUEST_CFLAGS = -m32 -march=i686 -O2 -Wall -Wextra -Werror \
+KVM_GUEST_COMMON = -O2 -Wall -Wextra -Werror \
 	-ffreestanding -fno-pic -fno-stack-protector -fcf-protection=none \
 	-fno-asynchronous-unwind-tables -mgeneral-regs-only \
 	-nostdinc -isystem $(shell $(KVM_GUEST_CC) -print-file-name=include)
+KVM_GUEST_CFLAGS = -m32 -march=i686 $(KVM_GUEST_COMMON)
 KVM_GUEST_LDFLAGS = -nostdlib -static -no-pie -Wl,-T,tests/kvm/kvm.ld \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 KVM_LIB := tests/kvm/start.S tests/kvm/lib.c
@@ -70,3 +76,14 @@ build/kvm/%.elf: tests/kvm/%.c $(KVM_LIB) tests/kvm/lib.h tests/kvm/kvm.ld \
 	@mkdir -p $(@D)
 	$(KVM_GUEST_CC) $(KVM_GUEST_CFLAGS) $(KVM_GUEST_LDFLAGS) -o $@ \
 		$(KVM_LIB) $<
+
+# The x86-64 programs: the same library, for the baseline x86-64 (no
+# distribution's idea of a default -march), and without the red zone,
+# since their interrupts land on the stack the interrupted code is using.
+KVM64_GUEST_CFLAGS = -m64 -march=x86-64 -mno-red-zone $(KVM_GUEST_COMMON)
+KVM64_LIB := tests/kvm64/start.S tests/kvm/lib.c
+build/kvm64/%.elf: tests/kvm64/%.c $(KVM64_LIB) tests/kvm/lib.h \
+		tests/kvm/kvm.ld tests/tests.mk
+	@mkdir -p $(@D)
+	$(KVM_GUEST_CC) $(KVM64_GUEST_CFLAGS) $(KVM_GUEST_LDFLAGS) -o $@ \
+		$(KVM64_LIB) $<

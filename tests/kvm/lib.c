@@ -81,10 +81,15 @@ void puts(const char *s)
 	putchar('\n');
 }
 
-/* An unsigned number in base 10 or 16, at least 'width' digits wide. */
-static int put_number(u32 n, unsigned int base, unsigned int width, char pad)
+/*
+ * An unsigned number in base 10 or 16, at least 'width' digits wide.  An
+ * unsigned long, so that the i386 build needs no 64-bit division (which
+ * would be libgcc's, and we have no libgcc).
+ */
+static int put_number(unsigned long n, unsigned int base, unsigned int width,
+		      char pad)
 {
-	char digits[12];
+	char digits[24];
 	unsigned int len = 0, i;
 
 	do {
@@ -104,6 +109,8 @@ int vprintf(const char *fmt, va_list ap)
 
 	for (; *fmt; fmt++) {
 		unsigned int width = 0, prec = ~0u, len;
+		bool is_long = false;
+		unsigned long u;
 		char pad = ' ';
 		const char *s;
 		int d;
@@ -126,6 +133,10 @@ int vprintf(const char *fmt, va_list ap)
 		if (*fmt == '.')
 			for (prec = 0, fmt++; *fmt >= '0' && *fmt <= '9'; fmt++)
 				prec = prec * 10 + *fmt - '0';
+		if (*fmt == 'l') {
+			is_long = true;
+			fmt++;
+		}
 		switch (*fmt) {
 		case 'c':
 			putchar(va_arg(ap, int));
@@ -150,16 +161,16 @@ int vprintf(const char *fmt, va_list ap)
 			out += put_number(d, 10, width, pad);
 			break;
 		case 'u':
-			out += put_number(va_arg(ap, u32), 10, width, pad);
-			break;
 		case 'x':
-			out += put_number(va_arg(ap, u32), 16, width, pad);
+			u = is_long ? va_arg(ap, unsigned long)
+				    : va_arg(ap, unsigned int);
+			out += put_number(u, *fmt == 'u' ? 10 : 16, width, pad);
 			break;
 		case 'p':
 			putchar('0');
 			putchar('x');
-			out += 2 +
-			       put_number((u32)va_arg(ap, void *), 16, 1, '0');
+			out += 2 + put_number((unsigned long)va_arg(ap, void *),
+					      16, 1, '0');
 			break;
 		case '\0':
 			return out;
@@ -232,23 +243,37 @@ void reboot(void)
 /*
  * Interrupts.  The IDT holds 48 interrupt gates: start.S's stubs for the
  * 32 CPU exceptions and the 16 PIC lines, each of which calls interrupt()
- * with the registers it saved.
+ * with the registers it saved.  An x86-64 gate is twice as long, with the
+ * upper half of the address in its second 8 bytes; its stubs save only
+ * the registers a C function may change.
  */
+#ifdef __x86_64__
+struct irq_frame {
+	u64 r11, r10, r9, r8, rdi, rsi, rdx, rcx, rax; /* the stub's... */
+	u64 vector, error;
+	u64 ip, cs, flags, sp, ss; /* the CPU's */
+};
+#else
 struct irq_frame {
 	u32 edi, esi, ebp, esp, ebx, edx, ecx, eax; /* pushal */
 	u32 vector, error;			    /* the stub's */
-	u32 eip, cs, eflags;			    /* the CPU's */
+	u32 ip, cs, flags;			    /* the CPU's */
 };
+#endif
 
 struct idt_entry {
 	u16 offset_lo;
 	u16 selector;
-	u8 zero;
-	u8 type; /* present, ring 0, 32-bit interrupt gate: 0x8E */
-	u16 offset_hi;
+	u8 zero; /* x86-64: no interrupt stack table */
+	u8 type; /* present, ring 0, interrupt gate (32 or 64-bit): 0x8E */
+	u16 offset_mid;
+#ifdef __x86_64__
+	u32 offset_hi;
+	u32 reserved;
+#endif
 } __attribute__((packed));
 
-extern const u32 vectors[48];
+extern const unsigned long vectors[48];
 static struct idt_entry idt[48] __attribute__((aligned(8)));
 static void (*irq_handlers[16])(unsigned int irq);
 static u16 irq_masks = 0xFFFF;
@@ -283,10 +308,10 @@ static void idt_init(void)
 {
 	struct {
 		u16 limit;
-		u32 base;
+		unsigned long base;
 	} __attribute__((packed)) desc = {
 		.limit = sizeof(idt) - 1,
-		.base = (u32)idt,
+		.base = (unsigned long)idt,
 	};
 	u16 cs;
 	unsigned int i;
@@ -294,7 +319,10 @@ static void idt_init(void)
 	asm volatile("mov %%cs, %0" : "=r"(cs));
 	for (i = 0; i < ARRAY_SIZE(idt); i++) {
 		idt[i].offset_lo = vectors[i] & 0xFFFF;
-		idt[i].offset_hi = vectors[i] >> 16;
+		idt[i].offset_mid = vectors[i] >> 16 & 0xFFFF;
+#ifdef __x86_64__
+		idt[i].offset_hi = vectors[i] >> 32;
+#endif
 		idt[i].selector = cs;
 		idt[i].type = 0x8E;
 	}
@@ -363,9 +391,10 @@ void interrupt(struct irq_frame *f)
 	unsigned int irq = f->vector - IRQ_VECTOR;
 
 	if (f->vector < IRQ_VECTOR)
-		fail("exception %u (%s), error code %#x, at eip %#x", f->vector,
+		fail("exception %u (%s), error code %#x, at ip %#lx",
+		     (unsigned int)f->vector,
 		     exceptions[f->vector] ? exceptions[f->vector] : "?",
-		     f->error, f->eip);
+		     (unsigned int)f->error, (unsigned long)f->ip);
 	if (irq_handlers[irq])
 		irq_handlers[irq](irq);
 	pic_eoi(irq);
@@ -706,8 +735,20 @@ u64 virtio_start(struct virtio_dev *vd, u64 want)
 	return accept;
 }
 
-/* Queue set-up (§4.1.5.1.3): size, the three parts, then enable. */
-void virtq_setup(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 size)
+/*
+ * Queue set-up (§4.1.5.1.3): size, the three parts, then enable.  Each
+ * part's address is 64 bits wide, written as two 32-bit halves, low first.
+ */
+static void vqueue_addr(struct virtio_dev *vd, unsigned int off, void *part)
+{
+	u64 addr = (unsigned long)part;
+
+	vcommon_write(vd, off, 4, (u32)addr);
+	vcommon_write(vd, off + 4, 4, addr >> 32);
+}
+
+void virtq_setup_at(struct virtio_dev *vd, struct virtq *vq, u16 index,
+		    u16 size, void *desc, void *avail, void *used)
 {
 	u16 max;
 
@@ -721,20 +762,24 @@ void virtq_setup(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 size)
 	vq->size = size < max ? size : max;
 	vcommon_write(vd, VIRTIO_PCI_QUEUE_SIZE, 2, vq->size);
 
-	vq->desc = alloc(16 * vq->size, 16);
-	vq->avail = alloc(6 + 2 * vq->size, 2);
-	vq->used = alloc(6 + 8 * vq->size, 4);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_DESC, 4, (u32)vq->desc);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_DESC + 4, 4, 0);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_AVAIL, 4, (u32)vq->avail);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_AVAIL + 4, 4, 0);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_USED, 4, (u32)vq->used);
-	vcommon_write(vd, VIRTIO_PCI_QUEUE_USED + 4, 4, 0);
+	vq->desc = desc;
+	vq->avail = avail;
+	vq->used = used;
+	vqueue_addr(vd, VIRTIO_PCI_QUEUE_DESC, desc);
+	vqueue_addr(vd, VIRTIO_PCI_QUEUE_AVAIL, avail);
+	vqueue_addr(vd, VIRTIO_PCI_QUEUE_USED, used);
 
 	vq->notify = vd->notify +
 		     vd->notify_mul *
 			     vcommon_read(vd, VIRTIO_PCI_QUEUE_NOTIFY_OFF, 2);
 	vcommon_write(vd, VIRTIO_PCI_QUEUE_ENABLE, 2, 1);
+}
+
+/* ... with the three parts from the pool, zeroed. */
+void virtq_setup(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 size)
+{
+	virtq_setup_at(vd, vq, index, size, alloc(16 * size, 16),
+		       alloc(6 + 2 * size, 2), alloc(6 + 8 * size, 4));
 }
 
 void virtio_driver_ok(struct virtio_dev *vd)
@@ -752,7 +797,7 @@ u16 virtq_add(struct virtq *vq, const struct vbuf *bufs, unsigned int n)
 		struct vring_desc *d = &vq->desc[vq->next_desc];
 
 		vq->next_desc = (vq->next_desc + 1) % vq->size;
-		d->addr = (u32)bufs[i].addr;
+		d->addr = (unsigned long)bufs[i].addr;
 		d->len = bufs[i].len;
 		d->flags = (bufs[i].write ? VRING_DESC_F_WRITE : 0) |
 			   (i + 1 < n ? VRING_DESC_F_NEXT : 0);

@@ -1,16 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * lib.h: what the freestanding test programs of tests/kvm/ share.
+ * lib.h: what the freestanding test programs of tests/kvm/ and
+ * tests/kvm64/ share.
  *
  * Each program is a tiny i386 "kernel": lguest --kvm loads it at 1 MiB
  * and enters it in flat 32-bit protected mode with interrupts and paging
  * off (QEMU's -kernel does the same through the multiboot header).
- * start.S gives it a GDT, a stack and an IDT, then calls main().  From
- * there a program talks to the machine as a small driver would: ports,
- * the 8259 PIC and the PIT, a 16550A UART on 0x3F8 (where everything it
- * prints goes), PCI configuration mechanism #1, and a virtio 1.0 PCI
- * driver with one split virtqueue.  It ends by powering the machine off
- * (ACPI, port 0x604), or by rebooting it (the i8042 reset line).
+ * start.S gives it a GDT, a stack and an IDT, then calls main().  The
+ * programs of tests/kvm64/ are x86-64 ones, entered in long mode with the
+ * low 4 GiB identity-mapped; their own start.S does the same for them,
+ * and this library compiles for both (an address is an unsigned long, as
+ * wide as a pointer).  From there a program talks to the machine as a
+ * small driver would: ports, the 8259 PIC and the PIT, a 16550A UART on
+ * 0x3F8 (where everything it prints goes), PCI configuration mechanism
+ * #1, and a virtio 1.0 PCI driver with one split virtqueue.  It ends by
+ * powering the machine off (ACPI, port 0x604), or by rebooting it (the
+ * i8042 reset line).
  *
  * A check that fails prints "FAIL: what" and powers off; the tests look
  * for the lines a program prints, so a program that fails says so.
@@ -40,7 +45,11 @@ extern u32 boot_magic;
 #define MULTIBOOT_BOOTLOADER_MAGIC 0x2BADB002
 
 /* The machine as start.S found it at the entry point. */
+#ifdef __x86_64__
+extern u64 entry_rsi, entry_rflags;
+#else
 extern u32 entry_esi, entry_cr0, entry_eflags;
+#endif
 extern u16 entry_cs, entry_ds, entry_ss;
 
 /*
@@ -86,35 +95,36 @@ static inline u32 inl(u16 port)
 }
 
 /*
- * Paging is off, so a physical address is a pointer.  Each accessor is
- * one plain mov of its width, the instruction a hypervisor sees as MMIO.
+ * Paging is off (i386) or maps the low 4 GiB one to one (x86-64), so a
+ * physical address is a pointer.  Each accessor is one plain mov of its
+ * width, the instruction a hypervisor sees as MMIO.
  */
-static inline u8 readb(u32 addr)
+static inline u8 readb(unsigned long addr)
 {
 	return *(volatile u8 *)addr;
 }
 
-static inline u16 readw(u32 addr)
+static inline u16 readw(unsigned long addr)
 {
 	return *(volatile u16 *)addr;
 }
 
-static inline u32 readl(u32 addr)
+static inline u32 readl(unsigned long addr)
 {
 	return *(volatile u32 *)addr;
 }
 
-static inline void writeb(u32 addr, u8 v)
+static inline void writeb(unsigned long addr, u8 v)
 {
 	*(volatile u8 *)addr = v;
 }
 
-static inline void writew(u32 addr, u16 v)
+static inline void writew(unsigned long addr, u16 v)
 {
 	*(volatile u16 *)addr = v;
 }
 
-static inline void writel(u32 addr, u32 v)
+static inline void writel(unsigned long addr, u32 v)
 {
 	*(volatile u32 *)addr = v;
 }
@@ -147,8 +157,9 @@ static inline void sti_hlt(void)
 
 /*
  * Output: everything goes to the UART.  printf knows %c %s %d %u %x %p,
- * with '#' (0x), '0' padding, a field width, and a precision for %s.
- * "\n" goes out as "\r\n".
+ * with '#' (0x), '0' padding, a field width, a precision for %s, and 'l'
+ * for an unsigned long %u or %x (64 bits wide on x86-64 only).  "\n" goes
+ * out as "\r\n".
  */
 void putchar(int c);
 void puts(const char *s);
@@ -367,6 +378,15 @@ void vcommon_write(struct virtio_dev *vd, unsigned int off, unsigned int width,
 u64 virtio_start(struct virtio_dev *vd, u64 want);
 /* Set up queue 'index' with 'size' entries (at most the device's). */
 void virtq_setup(struct virtio_dev *vd, struct virtq *vq, u16 index, u16 size);
+/*
+ * ... with its three parts where the caller says, each aligned (to 16, 2
+ * and 4 bytes) and big enough for 'size' entries (16 * size, 6 + 2 * size
+ * and 6 + 8 * size bytes), the used ring's flags zeroed.  Only virtq_add()
+ * and virtq_take() touch them, so a part that is not memory may be given,
+ * to see the device refuse it.
+ */
+void virtq_setup_at(struct virtio_dev *vd, struct virtq *vq, u16 index,
+		    u16 size, void *desc, void *avail, void *used);
 /* DRIVER_OK: the device is live. */
 void virtio_driver_ok(struct virtio_dev *vd);
 /* Chain 'n' parts into descriptors and make it available; its head. */
