@@ -3495,7 +3495,6 @@ hand_back:
 
 static int kvm_fd = -1, vm_fd = -1, vcpu_fd = -1;
 static struct kvm_run *kvm_run;
-static int line_fd[16]; /* an irqfd per interrupt line we raise */
 static bool notify_routed[PCI_SLOTS][2];
 
 static void kvm_ioctl(int fd, unsigned long req, void *arg, const char *what)
@@ -3517,8 +3516,20 @@ static void kvm_check(u64 initrd_size)
 		     "the boot page, the EBDA and the BIOS area");
 }
 
-/* A pulse on an interrupt line: edge-triggered, to PIC and IO-APIC. */
-static void kvm_pulse(unsigned int line)
+/*
+ * Interrupt lines.  The UART's is an ISA line: a pulse (irqfd) makes the
+ * edge the guest's 8259 or IO-APIC waits for.  The devices' are PCI lines,
+ * which ACPI makes level-triggered: raising one asserts it until the
+ * guest's EOI, when KVM lowers it and tells the resampling task (irqfd's
+ * resamplefd), which raises it again if a device on the line still has
+ * its ISR set.  So an interrupt that comes while the guest is handling
+ * the last one is never lost.
+ */
+static int line_fd[16];	    /* raises a line: a pulse, or assertion */
+static int resample_fd[16]; /* a PCI line's guest sent an EOI */
+static struct task resampler;
+
+static void kvm_raise(unsigned int line)
 {
 	u64 one = 1;
 
@@ -3527,19 +3538,55 @@ static void kvm_pulse(unsigned int line)
 
 static void kvm_interrupt(struct dev *d)
 {
-	kvm_pulse(d->irq);
+	kvm_raise(d->irq);
 }
 
-static void kvm_irqfd(unsigned int line)
+static void kvm_resample(void *arg)
+{
+	struct pollfd p[16];
+	unsigned int n = 0, i, s;
+	u8 lines[16];
+	u64 count;
+
+	(void)arg;
+	for (i = 0; i < 16; i++) {
+		if (resample_fd[i] > 0) {
+			p[n] = (struct pollfd){ resample_fd[i], POLLIN, 0 };
+			lines[n++] = i;
+		}
+	}
+	raw_syscall(SYS_poll, (long)p, n, -1, 0, 0);
+	for (i = 0; i < n; i++) {
+		if (!(p[i].revents & POLLIN))
+			continue;
+		raw_syscall(SYS_read, p[i].fd, (long)&count, sizeof(count), 0,
+			    0);
+		for (s = 1; s < PCI_SLOTS; s++) {
+			if (slots[s] && slots[s]->irq == lines[i] &&
+			    __atomic_load_n(&slots[s]->isr, __ATOMIC_SEQ_CST)) {
+				kvm_raise(lines[i]);
+				break;
+			}
+		}
+	}
+}
+
+static void kvm_line(unsigned int line, bool level)
 {
 	struct kvm_irqfd irqfd = { .gsi = line };
 
 	if (line_fd[line] > 0)
 		return;
 	line_fd[line] = eventfd(0, EFD_CLOEXEC);
-	if (line_fd[line] < 0)
+	if (level)
+		resample_fd[line] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (line_fd[line] < 0 || resample_fd[line] < 0)
 		fatal_errno("cannot create an eventfd");
 	irqfd.fd = line_fd[line];
+	if (level) {
+		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
+		irqfd.resamplefd = resample_fd[line];
+	}
 	kvm_ioctl(vm_fd, KVM_IRQFD, &irqfd, "cannot attach interrupt line");
 }
 
@@ -3642,7 +3689,7 @@ static void uart_receive(const u8 *buf, u32 n)
 		uart.rx[(uart.rx_tail + i) % UART_FIFO] = buf[i];
 	__atomic_store_n(&uart.rx_tail, uart.rx_tail + n, __ATOMIC_RELEASE);
 	if (uart.ier & UART_IER_RDI)
-		kvm_pulse(UART_LINE);
+		kvm_raise(UART_LINE);
 }
 
 static void uart_wake(void)
@@ -3764,7 +3811,7 @@ static void uart_write(unsigned int reg, u8 v)
 		/* Sent at once: the register is empty again. */
 		uart.thre = true;
 		if (uart.ier & UART_IER_THRI)
-			kvm_pulse(UART_LINE);
+			kvm_raise(UART_LINE);
 		return;
 	case UART_IER:
 		if (uart.lcr & UART_LCR_DLAB) {
@@ -3779,7 +3826,7 @@ static void uart_write(unsigned int reg, u8 v)
 		if ((uart.ier ^ old) & UART_IER_RDI)
 			uart_wake(); /* stdin changes hands */
 		if (uart_pending())
-			kvm_pulse(UART_LINE);
+			kvm_raise(UART_LINE);
 		return;
 	case UART_IIR_FCR:
 		uart.fcr = v & 0xC9; /* enable, DMA mode, trigger level */
@@ -3811,6 +3858,8 @@ static void uart_init(void)
 	task_init(&uart.task, uart_input, NULL, "uart input");
 }
 
+static u16 pm1_enable; /* ACPI PM1a enable register */
+
 static void __attribute__((noreturn)) power_off(void)
 {
 	verbose("the guest powered off");
@@ -3831,8 +3880,11 @@ static bool pc_ports(u16 port, unsigned int width, bool write, u32 *val)
 		return true;
 	}
 	if (port >= PM1A_EVT && port < PM1A_EVT + 4) {
-		if (!write)
-			*val = 0; /* no events, none enabled */
+		/* No event ever happens; which are enabled reads back. */
+		if (port == PM1A_EVT + 2 && write)
+			pm1_enable = *val;
+		else if (!write)
+			*val = port == PM1A_EVT + 2 ? pm1_enable : 0;
 		return true;
 	}
 	if (port >= PM1A_CNT && port < PM1A_CNT + 2) {
@@ -3856,7 +3908,10 @@ static bool pc_ports(u16 port, unsigned int width, bool write, u32 *val)
  * ACPI, as little as a stock kernel needs to power off and reset: RSDP,
  * RSDT and XSDT, a FADT (PM1a blocks, SCI line 9, the reset register:
  * 0xFE to the keyboard controller), its FACS, a MADT (one CPU, the
- * IO-APIC, the timer on pin 2) and a DSDT holding \_S5.
+ * IO-APIC; each ISA line on its own pin, where KVM's timer is) and a DSDT
+ * holding \_S5 and the PCI host bridge, with its windows and the devices'
+ * interrupt lines (\_SB.PCI0: Linux finds the PCI bus only there once it
+ * runs on ACPI).
  */
 struct acpi_header {
 	char sig[4];
@@ -3932,9 +3987,8 @@ static void acpi_fadt(void)
 	u64 f = ACPI_FADT + sizeof(struct acpi_header);
 	u8 *b = guest_mem(ACPI_FADT, 244);
 
-	put32(f + 0, ACPI_FACS);	 /* FIRMWARE_CTRL */
-	put32(f + 4, ACPI_DSDT);	 /* DSDT */
-	b[46] = SCI_LINE;		 /* SCI_INT */
+	put32(f + 4, ACPI_DSDT); /* DSDT; FIRMWARE_CTRL 0: X_ has the FACS */
+	b[46] = SCI_LINE;	 /* SCI_INT */
 	put32(ACPI_FADT + 56, PM1A_EVT); /* PM1a_EVT_BLK */
 	put32(ACPI_FADT + 64, PM1A_CNT); /* PM1a_CNT_BLK */
 	b[88] = 4;			 /* PM1_EVT_LEN */
@@ -3953,39 +4007,172 @@ static void acpi_fadt(void)
 	acpi_table(ACPI_FADT, "FACP", 4, 244);
 }
 
+struct madt_entries {
+	struct {
+		u8 type, len, uid, apic_id;
+		u32 flags;
+	} __attribute__((packed)) cpu;
+	struct {
+		u8 type, len, id, reserved;
+		u32 addr, gsi_base;
+	} __attribute__((packed)) ioapic;
+	struct {
+		u8 type, len, bus, irq;
+		u32 gsi;
+		u16 flags;
+	} __attribute__((packed)) sci;
+} __attribute__((packed));
+
 static void acpi_madt(void)
 {
-	static const u8
-		entries
-			[] = {
-				0,    8,    0, 0,	 1,	   0, 0,
-				0, /* CPU 0: APIC 0 */
-				1,    12,   0, 0,	 0,	   0, 0xC0,
-				0xFE, 0,    0, 0,	 0, /* IO-APIC */
-				2,    10,   0, 0,	 2,	   0, 0,
-				0,    0,    0, /* IRQ 0 -> pin 2 */
-				2,    10,   0, SCI_LINE, SCI_LINE, 0, 0,
-				0,    0x0D, 0, /* SCI */
-			};
+	const struct madt_entries e = {
+		.cpu = { 0, sizeof(e.cpu), 0, 0, 1 }, /* enabled */
+		.ioapic = { 1, sizeof(e.ioapic), 0, 0, 0xFEC00000, 0 },
+		/* ACPI's SCI: level-triggered, active high. */
+		.sci = { 2, sizeof(e.sci), 0, SCI_LINE, SCI_LINE, 0x0D },
+	};
 	u64 m = ACPI_MADT + sizeof(struct acpi_header);
 
 	put32(m, 0xFEE00000); /* the local APIC */
 	put32(m + 4, 1);      /* PCAT_COMPAT: there are 8259s too */
-	memcpy(guest_mem(m + 8, sizeof(entries)), entries, sizeof(entries));
-	acpi_table(ACPI_MADT, "APIC", 3, m + 8 + sizeof(entries) - ACPI_MADT);
+	memcpy(guest_mem(m + 8, sizeof(e)), &e, sizeof(e));
+	acpi_table(ACPI_MADT, "APIC", 3, m + 8 + sizeof(e) - ACPI_MADT);
+}
+
+/*
+ * AML, the DSDT's byte code, written by hand: a few names, one device.
+ * Each package, buffer, scope or device starts with its length, in one
+ * byte up to 63, in two up to 4095.
+ */
+struct aml {
+	u8 b[1024];
+	u32 n;
+};
+
+static void aml_put(struct aml *a, const void *p, u32 n)
+{
+	if (a->n + n > sizeof(a->b))
+		fatal("internal error: the DSDT outgrew its buffer");
+	memcpy(a->b + a->n, p, n);
+	a->n += n;
+}
+
+/* op (1 or 2 bytes), then the length of what follows, then it. */
+static void aml_wrap(struct aml *a, const u8 *op, u32 oplen,
+		     const struct aml *body)
+{
+	u32 total = body->n + (body->n + 1 <= 63 ? 1 : 2);
+	u8 len[2] = { total, 0 };
+
+	aml_put(a, op, oplen);
+	if (total > 63) {
+		len[0] = 0x40 | (total & 0xF);
+		len[1] = total >> 4;
+	}
+	aml_put(a, len, total > 63 ? 2 : 1);
+	aml_put(a, body->b, body->n);
+}
+
+/* Name (NAME, Buffer () { bytes }) */
+static void aml_buffer(struct aml *a, const char *name, const u8 *p, u8 n)
+{
+	struct aml body = { .n = 0 };
+
+	aml_put(a, (const u8[]){ 0x08 }, 1); /* NameOp */
+	aml_put(a, name, 4);
+	aml_put(&body, (const u8[]){ 0x0A, n }, 2); /* its size */
+	aml_put(&body, p, n);
+	aml_wrap(a, (const u8[]){ 0x11 }, 1, &body); /* BufferOp */
+}
+
+/*
+ * The host bridge's resources (_CRS): bus 0, the configuration ports, the
+ * rest of I/O space, and the memory between RAM and the IO-APIC, where
+ * the BARs are.
+ */
+static void aml_crs(struct aml *a)
+{
+	u32 lo = ram_lo, hi = 0xFEBFFFFF, len = hi - lo + 1;
+	/* clang-format off */
+	u8 crs[] = {
+		0x88, 0x0D, 0x00, 0x02, 0x0C, 0x00, 0, 0, 0, 0, 0, 0, 0, 0,
+		1, 0,					/* bus 0 */
+		0x47, 0x01, 0xF8, 0x0C, 0xF8, 0x0C, 0x01, 0x08, /* 0xCF8 */
+		0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0x00, 0x00,
+		0xF7, 0x0C, 0, 0, 0xF8, 0x0C,		/* I/O below */
+		0x88, 0x0D, 0x00, 0x01, 0x0C, 0x03, 0, 0, 0x00, 0x0D,
+		0xFF, 0xFF, 0, 0, 0x00, 0xF3,		/* I/O above */
+		0x87, 0x17, 0x00, 0x00, 0x0C, 0x01, 0, 0, 0, 0,
+		lo, lo >> 8, lo >> 16, lo >> 24,
+		hi, hi >> 8, hi >> 16, hi >> 24, 0, 0, 0, 0,
+		len, len >> 8, len >> 16, len >> 24,	/* the BARs */
+		0x79, 0x00,				/* end */
+	};
+	/* clang-format on */
+
+	aml_buffer(a, "_CRS", crs, sizeof(crs));
+}
+
+/* _PRT: INTA of each slot goes to that device's line, as a GSI. */
+static void aml_prt(struct aml *a)
+{
+	struct aml list = { .n = 0 }, entry;
+	unsigned int s;
+	u8 count = 0;
+
+	aml_put(&list, &count, 1); /* patched below */
+	for (s = 1; s < PCI_SLOTS; s++) {
+		u32 addr = s << 16 | 0xFFFF;
+
+		if (!slots[s])
+			continue;
+		entry.n = 0;
+		aml_put(&entry, (const u8[]){ 4, 0x0C }, 2); /* 4: a DWord */
+		aml_put(&entry, &addr, 4);
+		aml_put(&entry, (const u8[]){ 0, 0, 0x0A, slots[s]->irq }, 4);
+		aml_wrap(&list, (const u8[]){ 0x12 }, 1, &entry);
+		count++;
+	}
+	list.b[0] = count;
+	aml_put(a, (const u8[]){ 0x08, '_', 'P', 'R', 'T' }, 5);
+	aml_wrap(a, (const u8[]){ 0x12 }, 1, &list);
+}
+
+static void acpi_dsdt(void)
+{
+	/* Name (_S5, Package (4) { 5, 5, 0, 0 }) */
+	/* clang-format off */
+	static const u8 s5[] = {
+		0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04,
+		0x0A, SLP_TYP_S5, 0x0A, SLP_TYP_S5, 0, 0,
+	};
+	/* Name (_HID, EisaId ("PNP0A03")), Name (_UID, 0) */
+	static const u8 hid[] = {
+		0x08, '_', 'H', 'I', 'D', 0x0C, 0x41, 0xD0, 0x0A, 0x03,
+		0x08, '_', 'U', 'I', 'D', 0,
+	};
+	/* clang-format on */
+	struct aml dsdt = { .n = 0 }, sb = { .n = 0 }, pci = { .n = 0 };
+	u64 h = sizeof(struct acpi_header);
+
+	aml_put(&pci, "PCI0", 4);
+	aml_put(&pci, hid, sizeof(hid));
+	aml_crs(&pci);
+	aml_prt(&pci);
+	aml_put(&sb, "\\_SB_", 5);
+	aml_wrap(&sb, (const u8[]){ 0x5B, 0x82 }, 2, &pci); /* Device */
+	aml_put(&dsdt, s5, sizeof(s5));
+	aml_wrap(&dsdt, (const u8[]){ 0x10 }, 1, &sb); /* Scope */
+	memcpy(guest_mem(ACPI_DSDT + h, dsdt.n), dsdt.b, dsdt.n);
+	acpi_table(ACPI_DSDT, "DSDT", 2, h + dsdt.n);
 }
 
 static void acpi_tables(void)
 {
-	/* Name (_S5, Package (4) { 5, 5, 0, 0 }) */
-	static const u8 dsdt[] = { 0x08, '_',	     'S',  '5',	 '_',
-				   0x12, 0x08,	     0x04, 0x0A, SLP_TYP_S5,
-				   0x0A, SLP_TYP_S5, 0,	   0 };
 	u8 *rsdp = guest_mem(ACPI_RSDP, 36), *facs = guest_mem(ACPI_FACS, 64);
 	u64 h = sizeof(struct acpi_header);
 
-	memcpy(guest_mem(ACPI_DSDT + h, sizeof(dsdt)), dsdt, sizeof(dsdt));
-	acpi_table(ACPI_DSDT, "DSDT", 2, h + sizeof(dsdt));
+	acpi_dsdt();
 	memcpy(facs, "FACS", 4);
 	put32(ACPI_FACS + 4, 64);
 	facs[32] = 2; /* version */
@@ -4102,7 +4289,7 @@ static void kvm_boot_cpu(void)
 	kvm_ioctl(vcpu_fd, KVM_SET_REGS, &regs, "cannot set registers");
 }
 
-/* The CPU KVM can give us, as it is. */
+/* The CPU KVM can give us, as it is, but for one bit. */
 static void kvm_cpuid(void)
 {
 	struct kvm_cpuid2 *c = NULL;
@@ -4117,6 +4304,13 @@ static void kvm_cpuid(void)
 		c->nent = n;
 	} while (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0 &&
 		 errno == E2BIG && n < 4096);
+	/*
+	 * KVM offers its own leaves (0x40000000: "KVMKVMKVM", kvm-clock and
+	 * the rest); a guest only looks for them with the hypervisor bit.
+	 */
+	for (n = 0; n < c->nent; n++)
+		if (c->entries[n].function == 1)
+			c->entries[n].ecx |= 1U << 31;
 	kvm_ioctl(vcpu_fd, KVM_SET_CPUID2, c, "cannot set the CPU's CPUID");
 	free(c);
 }
@@ -4168,16 +4362,18 @@ static void kvm_initialize(void)
 	kvm_boot_params();
 	kvm_boot_cpu();
 
-	kvm_irqfd(UART_LINE);
+	kvm_line(UART_LINE, false);
 	for (s = 1; s < PCI_SLOTS; s++)
 		if (slots[s])
-			kvm_irqfd(slots[s]->irq);
+			kvm_line(slots[s]->irq, true);
 	hv_interrupt = kvm_interrupt;
 	hv_queues = kvm_queues;
 	hv_ports = pc_ports;
 	guest_ip = kvm_guest_ip;
 	ip_reg = "rip";
 	task_start(&uart.task);
+	task_init(&resampler, kvm_resample, NULL, "interrupt resampler");
+	task_start(&resampler);
 	verbose("KVM: %llu MiB low, %llu MiB high, entry %#llx (%s)",
 		ram_lo / MIB, ram_hi / MIB, kimg.entry,
 		kimg.kind == ELF64 ? "long mode" : "protected mode");
