@@ -2925,6 +2925,9 @@ static void cfg_merge(u8 *dword, unsigned int lane, unsigned int width, u32 val)
 		dword[lane + i] = val >> (8 * i);
 }
 
+/* Set under KVM: BARs 1-5, CardBus CIS and ROM read 0, writes or not. */
+static bool pci_unused_zero;
+
 /* The address the guest last wrote to 0xCF8. */
 static u32 pci_addr;
 
@@ -2937,6 +2940,24 @@ static struct dev *pci_target(u32 *reg)
 	if (*reg >= PCI_CFG_SIZE)
 		return NULL;
 	return slots[(pci_addr >> 11) & 0x1F];
+}
+
+/* Is there a function where 0xCF8 points? */
+static bool pci_present(void)
+{
+	u32 reg;
+
+	return pci_target(&reg) != NULL;
+}
+
+/* A configuration write was refused: say where it was aimed, and then what. */
+static void say_refused(u16 port, unsigned int width, u32 val, const char *then)
+{
+	say("guest's %u-byte write of %#x to port %#x (PCI %02x:%02x.%u "
+	    "register 0x%02x%s) refused: %s",
+	    width, val, port, pci_addr >> 16 & 0xFF, pci_addr >> 11 & 0x1F,
+	    pci_addr >> 8 & 7, pci_addr & 0xFC,
+	    pci_addr & 0x80000000 ? "" : ", not enabled", then);
 }
 
 static void pci_data_read(unsigned int lane, unsigned int width, u32 *val)
@@ -2988,6 +3009,15 @@ static bool pci_data_write(unsigned int lane, unsigned int width, u32 val)
 	case PCI_BASE_ADDRESS_5:
 	case PCI_CARDBUS_CIS: /* the original allowed it: so do we */
 	case PCI_ROM_ADDRESS:
+		/*
+		 * The original let these hold what the guest wrote, and its
+		 * guests let them be.  A stock kernel sizes them and would
+		 * find, say, a 2 KiB expansion ROM: under KVM they are what
+		 * PCI says registers we do not have are, zero.
+		 */
+		if (!pci_unused_zero)
+			cfg_merge(d->cfg + reg, lane, width, val);
+		return true;
 	case WIN_BAR:
 	case WIN_OFFSET:
 	case WIN_LENGTH:
@@ -3373,9 +3403,7 @@ static void emulate_insn(const u8 insn[7])
 	} else {
 		val = gpr_get(0, width);
 		if (!port_io(port, width, true, &val)) {
-			say("guest's %u-byte write of %#x to port %#x refused: "
-			    "the guest gets a #GP",
-			    width, val, port);
+			say_refused(port, width, val, "the guest gets a #GP");
 			goto hand_back;
 		}
 	}
@@ -4369,6 +4397,7 @@ static void kvm_initialize(void)
 	hv_interrupt = kvm_interrupt;
 	hv_queues = kvm_queues;
 	hv_ports = pc_ports;
+	pci_unused_zero = true;
 	guest_ip = kvm_guest_ip;
 	ip_reg = "rip";
 	task_start(&uart.task);
@@ -4416,10 +4445,13 @@ static void kvm_io(void)
 		u32 val = 0;
 
 		memcpy(&val, data, size);
-		if (!port_io(kvm_run->io.port, size, out, &val))
-			say("guest's %u-byte write of %#x to port %#x "
-			    "refused: ignored",
-			    size, val, kvm_run->io.port);
+		/*
+		 * A PC ignores what it cannot write; so do we, saying so but
+		 * for probes of functions that are not there.
+		 */
+		if (!port_io(kvm_run->io.port, size, out, &val) &&
+		    (verbose_on || pci_present()))
+			say_refused(kvm_run->io.port, size, val, "ignored");
 		if (!out)
 			memcpy(data, &val, size);
 	}

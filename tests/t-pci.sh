@@ -17,6 +17,7 @@ disk=$TEST_TMP/disk.img
 head -c $((64 * 1024)) /dev/zero >"$disk"
 
 REFUSED='^lguest: guest.s [124]-byte write of 0x[0-9a-f]+ to port 0xcf[c-f] '
+REFUSED+='\(PCI [0-9a-f]{2}:[0-9a-f]{2}\.[0-7] register 0x[0-9a-f]+(, not enabled)?\) '
 REFUSED+='refused: the guest gets a #GP$'
 
 run_lguest LGSTUB_SCENARIO=pci LGSTUB_PCI_DEVICES="block rng block" \
