@@ -3701,11 +3701,39 @@ static u32 uart_rx_count(void)
 	return __atomic_load_n(&uart.rx_tail, __ATOMIC_ACQUIRE) - uart.rx_head;
 }
 
+/*
+ * Who gets stdin: the device the guest's console is on.  The kernel's
+ * last console= names it (ttyS0: the UART; hvc0: the virtio console).
+ * Without one, the UART has it while the guest listens to it (its
+ * receive interrupt is on); that cannot be the rule when the serial line
+ * is the kernel's console, which keeps the interrupt on for ever.
+ */
+static enum { STDIN_AUTO, STDIN_UART, STDIN_VIRTIO } stdin_owner;
+
+static void choose_stdin_owner(void)
+{
+	char **a;
+
+	for (a = opt.kargs; *a; a++) {
+		if (strncmp(*a, "console=", 8))
+			continue;
+		stdin_owner = strncmp(*a + 8, "ttyS", 4) ? STDIN_VIRTIO
+							 : STDIN_UART;
+	}
+}
+
 /* The guest listens (and is not talking to itself in loopback). */
 static bool uart_wants_input(void)
 {
-	return (READ_ONCE(uart.ier) & UART_IER_RDI) &&
+	return stdin_owner != STDIN_VIRTIO &&
+	       (READ_ONCE(uart.ier) & UART_IER_RDI) &&
 	       !(READ_ONCE(uart.mcr) & UART_MCR_LOOP);
+}
+
+/* The virtio console must leave stdin alone. */
+static bool uart_has_stdin(void)
+{
+	return stdin_owner == STDIN_UART || uart_wants_input();
 }
 
 /* Bytes for the guest to receive: from stdin, or looped back. */
@@ -3882,7 +3910,8 @@ static void uart_init(void)
 	if (uart.wake < 0 || stdin_wake < 0)
 		fatal_errno("cannot create an eventfd");
 	uart.thre = true;
-	stdin_taken = uart_wants_input;
+	choose_stdin_owner();
+	stdin_taken = uart_has_stdin;
 	task_init(&uart.task, uart_input, NULL, "uart input");
 }
 
