@@ -227,12 +227,25 @@ static bool in_task(void)
 }
 
 /*
+ * The fuzzer (tests/fuzz) drives the device model in-process, thousands
+ * of inputs a second: there a stop returns to it instead of exiting.
+ */
+#ifdef LGUEST_FUZZ
+#include <setjmp.h>
+static jmp_buf *fuzz_stop;
+#endif
+
+/*
  * Stop the launcher.  In the main task exit() runs our atexit handler,
  * which stops every service task and puts the terminal back.  A service
  * task ends only itself; the main task sees it go (SIGCHLD) and follows.
  */
 static void __attribute__((noreturn)) stop(void)
 {
+#ifdef LGUEST_FUZZ
+	if (fuzz_stop)
+		longjmp(*fuzz_stop, 1);
+#endif
 	if (in_task()) {
 		for (;;)
 			raw_syscall(SYS_exit, 1, 0, 0, 0, 0);
@@ -4682,6 +4695,10 @@ static u64 initrd_top(void)
 		return 2048 * MIB;
 	return ram_lo;
 }
+
+#ifdef LGUEST_FUZZ
+#define main lguest_main /* the fuzzer has its own */
+#endif
 
 int main(int argc, char *argv[])
 {
