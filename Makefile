@@ -7,6 +7,7 @@
 #   make check                  build it and run the test suite (TAP)
 #   make install                install lguest and lguest.8 (PREFIX, DESTDIR)
 #   make coverage               the test suite over a gcov build of lguest.c
+#   make check SANITIZE=1       the suite with ASan and UBSan built in
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to set; the warnings stay on.
 
@@ -17,20 +18,29 @@ MANDIR ?= $(PREFIX)/share/man
 
 CFLAGS ?= -O2 -g
 WARNINGS := -Wall -Wextra -Werror
-LGUEST_CFLAGS := $(WARNINGS) $(CFLAGS) $(COVFLAGS) \
+
+# SANITIZE=1: AddressSanitizer and UndefinedBehaviorSanitizer in the
+# launcher and the test stand-in, any report fatal.
+ifeq ($(SANITIZE),1)
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+endif
+
+LGUEST_CFLAGS := $(WARNINGS) $(CFLAGS) $(COVFLAGS) $(SANFLAGS) \
 	-DLGUEST_VERSION='"$(VERSION)"'
 
 all: lguest
 
 # Rebuild everything when the compiler or its flags change, so that
 # "make check CC='gcc -m32'" after "make check" tests the i386 build.
-BUILD_FLAGS := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS) | $(COVFLAGS)
+BUILD_FLAGS := $(CC) | $(CPPFLAGS) | $(CFLAGS) | $(LDFLAGS) | $(COVFLAGS) | \
+	$(SANFLAGS)
 build/flags: FORCE
 	@mkdir -p build
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' > $@
 
 lguest: lguest.c build/flags
-	$(CC) $(CPPFLAGS) $(LGUEST_CFLAGS) -o $@ lguest.c $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(LGUEST_CFLAGS) -o $@ lguest.c $(LDFLAGS) $(SANFLAGS)
 
 include tests/tests.mk
 

@@ -33,7 +33,7 @@ TEST_DEPS := build/lgstub.so build/tiny.elf build/tiny64.elf $(KVM_ELFS) \
 # stand-in is rebuilt whenever the launcher is.
 build/lgstub.so: $(LGSTUB_SRCS) $(LGSTUB_HDRS) tests/tests.mk build/flags
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) -shared -fPIC -o $@ \
+	$(CC) $(CPPFLAGS) $(WARNINGS) $(CFLAGS) $(SANFLAGS) -shared -fPIC -o $@ \
 		$(LGSTUB_SRCS) -ldl
 
 # Plain binutils: no multilib C library needed for an i386 image.
