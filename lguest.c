@@ -83,6 +83,18 @@
 
 #include <asm/bootparam.h>
 
+/* make SANITIZE=1: AddressSanitizer is told where tasks' stacks start. */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define __SANITIZE_ADDRESS__ 1
+#endif
+#endif
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_UNPOISON_MEMORY_REGION(addr, size) ((void)(addr), (void)(size))
+#endif
+
 /* Virtio 1.0 names the UAPI headers keep only for legacy builds. */
 #ifndef VIRTIO_BLK_F_FLUSH
 #define VIRTIO_BLK_F_FLUSH 9
@@ -829,18 +841,21 @@ static void elf_header(const u8 *head, size_t len, struct elf_info *e)
 	if (len < (is64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr)))
 		fatal("kernel '%s': ELF header is short (%zu bytes)", name,
 		      len);
+	/* Copied out: head is bytes, with no alignment to speak of. */
 	if (is64) {
-		const Elf64_Ehdr *eh = (const void *)head;
+		Elf64_Ehdr eh;
 
-		*e = (struct elf_info){ eh->e_type,	 eh->e_machine,
-					eh->e_phentsize, eh->e_phnum,
-					eh->e_phoff,	 eh->e_entry };
+		memcpy(&eh, head, sizeof(eh));
+		*e = (struct elf_info){ eh.e_type,	eh.e_machine,
+					eh.e_phentsize, eh.e_phnum,
+					eh.e_phoff,	eh.e_entry };
 	} else {
-		const Elf32_Ehdr *eh = (const void *)head;
+		Elf32_Ehdr eh;
 
-		*e = (struct elf_info){ eh->e_type,	 eh->e_machine,
-					eh->e_phentsize, eh->e_phnum,
-					eh->e_phoff,	 eh->e_entry };
+		memcpy(&eh, head, sizeof(eh));
+		*e = (struct elf_info){ eh.e_type,	eh.e_machine,
+					eh.e_phentsize, eh.e_phnum,
+					eh.e_phoff,	eh.e_entry };
 	}
 	kimg.kind = is64 ? ELF64 : ELF32;
 	if (e->machine != (is64 ? EM_X86_64 : EM_386))
@@ -1571,6 +1586,12 @@ static void task_start(struct task *t)
 		mprotect(p, PAGE, PROT_NONE);
 		t->stack = p + PAGE;
 	}
+	/*
+	 * A task killed in its tracks (a reset) leaves AddressSanitizer's
+	 * poison where its frames were; the next starts on a clean stack,
+	 * as a new thread does.
+	 */
+	ASAN_UNPOISON_MEMORY_REGION(t->stack, TASK_STACK);
 	/* The task starts with every signal blocked, and keeps them so. */
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);

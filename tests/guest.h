@@ -33,6 +33,8 @@
  *	LGSTUB_TAP=<path>	append one TAP line per check to <path>
  *	LGSTUB_VERBOSE=1	echo every check to stderr as well
  *	LGSTUB_OPEN_ERRNO=<n>	make open("/dev/lguest") fail with errno n
+ *	LGSTUB_MMAP_MAX=<bytes>	make a larger mmap() fail with ENOMEM
+ *	LGSTUB_EXEC_ERRNO=<n>	make fexecve() and execv() (a reboot) fail
  *	LGSTUB_ALLOC=<lo>-<hi>	phys_alloc()'s region, in MiB (see below)
  *	LGSTUB_BOOT		set by the stand-in itself: the boot count
  *

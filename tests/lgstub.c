@@ -56,7 +56,9 @@
 #endif
 #endif
 #ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#include <sanitizer/lsan_interface.h>
 #endif
 
 #ifndef ERESTART
@@ -98,6 +100,21 @@ static struct {
 	ssize_t (*pread64_chk)(int, void *, size_t, off64_t, size_t);
 	ssize_t (*pwrite)(int, const void *, size_t, off_t);
 	ssize_t (*pwrite64)(int, const void *, size_t, off64_t);
+	void *(*mmap)(void *, size_t, int, int, int, off_t);
+	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	int (*fexecve)(int, char *const[], char *const[]);
+	int (*execv)(const char *, char *const[]);
+	/*
+	 * AddressSanitizer's swapcontext() warns on stderr, and clears the
+	 * shadow of the stack it switches to, live frames and all; we tell
+	 * it of each switch ourselves (switch_context()), and call the C
+	 * library's.  It returns a second time, as setjmp() does.
+	 */
+	int (*swapcontext)(ucontext_t *, const ucontext_t *)
+#if defined(__has_attribute) && __has_attribute(__indirect_return__)
+		__attribute__((__indirect_return__))
+#endif
+		;
 } libc;
 
 static void *libc_sym(const char *name)
@@ -125,6 +142,11 @@ __attribute__((constructor)) static void find_libc(void)
 	libc.pread64_chk = libc_sym("__pread64_chk");
 	libc.pwrite = libc_sym("pwrite");
 	libc.pwrite64 = libc_sym("pwrite64");
+	libc.swapcontext = libc_sym("swapcontext");
+	libc.mmap = libc_sym("mmap");
+	libc.mmap64 = libc_sym("mmap64");
+	libc.fexecve = libc_sym("fexecve");
+	libc.execv = libc_sym("execv");
 }
 
 /*
@@ -266,7 +288,7 @@ static void switch_context(bool to_guest, bool final)
 #else
 	(void)final;
 #endif
-	if (swapcontext(from, to) < 0)
+	if (LIBC(swapcontext)(from, to) < 0)
 		abort();
 #ifdef __SANITIZE_ADDRESS__
 	__sanitizer_finish_switch_fiber(fake_stack, &dest->bottom, &dest->size);
@@ -297,6 +319,16 @@ static void start_guest(void)
 	mprotect(stack, PAGE_SIZE, PROT_NONE);
 	lg.guest_stack.bottom = stack + PAGE_SIZE;
 	lg.guest_stack.size = GUEST_STACK_SIZE;
+#ifdef __SANITIZE_ADDRESS__
+	/*
+	 * Whatever was here before may have left its shadow poisoned.  And
+	 * what the scenario allocates is often held by its stack alone when
+	 * the launcher exits: LeakSanitizer is to look there, as it looks
+	 * at the stacks of threads.
+	 */
+	ASAN_UNPOISON_MEMORY_REGION(stack + PAGE_SIZE, GUEST_STACK_SIZE);
+	__lsan_register_root_region(stack + PAGE_SIZE, GUEST_STACK_SIZE);
+#endif
 
 	getcontext(&lg.guest_ctx);
 	lg.guest_ctx.uc_stack.ss_sp = stack + PAGE_SIZE;
@@ -896,4 +928,62 @@ ssize_t __pread64_chk(int fd, void *buf, size_t n, off64_t off,
 	if (f)
 		return lguest_read(f, buf, n, (unsigned int)off);
 	return LIBC(pread64_chk)(fd, buf, n, off, buflen);
+}
+
+/*
+ * Knobs for the launcher's own failures, which no real host would give it
+ * on demand:
+ *
+ *	LGSTUB_MMAP_MAX=<bytes>	an mmap() of more bytes fails with ENOMEM,
+ *				as under "ulimit -v" (which a launcher built
+ *				with AddressSanitizer cannot start under)
+ *	LGSTUB_EXEC_ERRNO=<n>	fexecve() and execv(), the launcher's way to
+ *				run itself again for a reboot, fail with
+ *				errno n
+ */
+static bool mmap_refused(size_t len)
+{
+	const char *max = getenv("LGSTUB_MMAP_MAX");
+
+	return max && *max && len > strtoull(max, NULL, 0);
+}
+
+void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+{
+	if (mmap_refused(len)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return LIBC(mmap)(addr, len, prot, flags, fd, off);
+}
+
+void *mmap64(void *addr, size_t len, int prot, int flags, int fd,
+	     off64_t off)
+{
+	if (mmap_refused(len)) {
+		errno = ENOMEM;
+		return MAP_FAILED;
+	}
+	return LIBC(mmap64)(addr, len, prot, flags, fd, off);
+}
+
+static int exec_errno(void)
+{
+	const char *err = getenv("LGSTUB_EXEC_ERRNO");
+
+	return err && *err ? atoi(err) : 0;
+}
+
+int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	if (exec_errno())
+		return (int)fail(exec_errno());
+	return LIBC(fexecve)(fd, argv, envp);
+}
+
+int execv(const char *path, char *const argv[])
+{
+	if (exec_errno())
+		return (int)fail(exec_errno());
+	return LIBC(execv)(path, argv);
 }

@@ -28,12 +28,60 @@ TINY64=${TINY64:-build/tiny64.elf}
 LGTEST_TIMEOUT=${LGTEST_TIMEOUT:-30}
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/lgtest.XXXXXX") || exit 1
-trap 'rm -rf "$TEST_TMP"' EXIT
+trap 'sanitizer_leftovers; rm -rf "$TEST_TMP"' EXIT
+
+# A launcher built with "make check SANITIZE=1" (and the stand-in, and
+# anything else built with ASan or UBSan that a test runs) writes its
+# sanitizers' reports to files of their own, $SANITIZER_LOG.<pid>, not to
+# stderr, where the cases look for the launcher's lines alone.  Any report
+# fails the case that ran it: see ok().  Settings of the caller's come
+# after ours, so they win.
+SANITIZER_LOG=$TEST_TMP/sanitizer
+export ASAN_OPTIONS="log_path=$SANITIZER_LOG${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="log_path=$SANITIZER_LOG:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+
+# What the sanitizers reported since the last case (the files are then
+# removed), but for one warning that is no error: a service task is not
+# a thread ASan knows, so on its way out (a noreturn call: it stops) ASan
+# takes the main task's stack for its own, finds the task's stack pointer
+# far outside it, and declines to unpoison "it", saying so.  The task
+# ends right after, so no report can follow from that.
+sanitizer_reports()
+{
+	local f
+
+	for f in "$SANITIZER_LOG".*; do
+		[ -e "$f" ] || continue
+		grep -v -e '^==[0-9]*==WARNING: ASan is ignoring requested __asan_handle_no_return: stack type: default ' \
+			-e '^False positive error reports may follow$' \
+			-e '^For details see https://github.com/google/sanitizers/issues/189$' \
+			"$f"
+		rm -f "$f"
+	done
+}
+
+# Reports that came after the last case fail one more.
+sanitizer_leftovers()
+{
+	local report
+
+	report=$(sanitizer_reports)
+	[ -z "$report" ] || not_ok "no sanitizer report after the last case" \
+		"$report"
+}
 
 tap_count=0
 
+# A sanitizer's report since the last case turns ok into not ok.
 ok()
 {
+	local report
+
+	report=$(sanitizer_reports)
+	if [ -n "$report" ]; then
+		not_ok "$1" "a sanitizer reported:" "$report"
+		return
+	fi
 	tap_count=$((tap_count + 1))
 	echo "ok $tap_count - $1"
 }
@@ -41,15 +89,26 @@ ok()
 # not_ok WHAT [DIAGNOSTIC...]
 not_ok()
 {
+	local report
+
+	report=$(sanitizer_reports)
 	tap_count=$((tap_count + 1))
 	echo "not ok $tap_count - $1"
 	shift
 	[ $# -eq 0 ] || diag "$@"
+	[ -z "$report" ] || diag "a sanitizer reported:" "$report"
 }
 
 # skip WHAT WHY
 skip()
 {
+	local report
+
+	report=$(sanitizer_reports)
+	if [ -n "$report" ]; then
+		not_ok "$1" "a sanitizer reported:" "$report"
+		return
+	fi
 	tap_count=$((tap_count + 1))
 	echo "ok $tap_count - $1 # SKIP $2"
 }
@@ -72,6 +131,30 @@ require_built()
 	not_ok "the launcher and the test files are built" \
 		"missing: ${missing[*]} (run make)"
 	return 1
+}
+
+# Debian's kernel, a bzImage: $LGUEST_BZIMAGE, else the newest
+# /boot/vmlinuz-*, else build/debian/vmlinuz; nothing if there is none.
+find_bzimage()
+{
+	local newest
+
+	if [ -n "${LGUEST_BZIMAGE:-}" ]; then
+		echo "$LGUEST_BZIMAGE"
+		return
+	fi
+	newest=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+	if [ -n "$newest" ]; then
+		echo "$newest"
+	elif [ -e build/debian/vmlinuz ]; then
+		echo build/debian/vmlinuz
+	fi
+}
+
+# Whether the launcher is built with AddressSanitizer (make SANITIZE=1).
+launcher_asan()
+{
+	LC_ALL=C grep -qa __asan_init "$LGUEST"
 }
 
 # What LD_PRELOAD gets: the stand-in, after AddressSanitizer's runtime if
@@ -273,7 +356,8 @@ at_exit_cmds=()
 at_exit()
 {
 	at_exit_cmds+=("$1")
-	trap 'for c in "${at_exit_cmds[@]}"; do eval "$c"; done
+	trap 'sanitizer_leftovers
+		for c in "${at_exit_cmds[@]}"; do eval "$c"; done
 		rm -rf "$TEST_TMP"' EXIT
 	trap 'exit 129' HUP
 	trap 'exit 130' INT

@@ -25,24 +25,6 @@ boot_case()
 	guest_passed "$what"
 }
 
-# Debian's kernel: $LGUEST_BZIMAGE, else the newest /boot/vmlinuz-*, else
-# build/debian/vmlinuz.
-find_bzimage()
-{
-	local newest
-
-	if [ -n "${LGUEST_BZIMAGE:-}" ]; then
-		echo "$LGUEST_BZIMAGE"
-		return
-	fi
-	newest=$(ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
-	if [ -n "$newest" ]; then
-		echo "$newest"
-	elif [ -e build/debian/vmlinuz ]; then
-		echo build/debian/vmlinuz
-	fi
-}
-
 # An initrd whose size is not a multiple of the page size, so that its
 # placement (page-aligned, at the top of RAM) and its recorded size (the
 # file's, exactly) are both visible.

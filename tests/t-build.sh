@@ -9,7 +9,8 @@
 . "$(dirname "$0")/lib.sh"
 
 # Under "make check", make's own settings would leak into these builds.
-unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES CC CFLAGS CPPFLAGS LDFLAGS
+unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES CC CFLAGS CPPFLAGS LDFLAGS \
+	SANITIZE COVFLAGS
 
 src=$TEST_TMP/src
 mkdir -p "$src/tests"

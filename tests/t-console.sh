@@ -4,9 +4,10 @@
 # t-console.sh: the console, end to end.  What the guest's driver
 # (tests/scenarios/console.c) writes through transmitq and emerg_wr comes
 # out on the launcher's standard output, byte for byte; what we feed its
-# standard input (a file, a pipe, keys typed one at a time, a terminal)
-# reaches the guest in receiveq buffers.  Three ^C typed within a second
-# end the launcher with SIGINT, leaving a terminal as it was.
+# standard input (a file, a pipe, keys typed one at a time) reaches the
+# guest in receiveq buffers.  Three ^C typed within a second end the
+# launcher with SIGINT (under a terminal too, which it leaves as it was:
+# t-terminal.sh).
 
 . "$(dirname "$0")/lib.sh"
 
@@ -133,46 +134,5 @@ keys "^C, x, ^C, ^C: not three in a row, the guest's" passed \
 keys "four ^C, the last three within a second: SIGINT" killed \
 	0.6 0.6 0.05 0.5 -- '\003' '\003' '\003' '\003' 'q'
 
-# Under a terminal: three ^C typed there end the launcher with SIGINT and
-# the terminal settings (stty -g) are as they were before it started.
-start_under_pty()
-{
-	local fifo=$TEST_TMP/stdin cmd
-
-	lguest_command "$@"
-	printf -v cmd '%q ' "${lguest_cmd[@]}"
-	rm -f "$fifo" "$TEST_TMP"/{before,after,status}
-	mkfifo "$fifo"
-	SHELL=/bin/bash timeout -k 5 "$LGTEST_TIMEOUT" script -qefc \
-		"stty -g >$TEST_TMP/before; $cmd 2>$TEST_TMP/stderr; \
-echo \$? >$TEST_TMP/status; stty -g >$TEST_TMP/after" /dev/null \
-		<"$fifo" >"$TEST_TMP/stdout" 2>/dev/null &
-	lguest_pid=$!
-	exec 3>"$fifo"
-}
-
-if ! command -v script >/dev/null; then
-	not_ok "three ^C under a terminal" \
-		"script (util-linux) is not installed"
-	exit 0
-fi
-start_under_pty LGSTUB_SCENARIO=console_keys \
-	LGSTUB_CONSOLE_INPUT=$'\003\003\003x' -- 32 "$TINY_ELF"
-wait_output '^ready' && type_keys 0.2 '\003' '\003' '\003'
-finish_lguest
-status=$(cat "$TEST_TMP/status" 2>/dev/null)
-if [ "$status" = 130 ]; then
-	ok "three ^C under a terminal: the launcher dies of SIGINT"
-else
-	not_ok "three ^C under a terminal: the launcher dies of SIGINT" \
-		"want status 130"
-	run_diagnostics
-fi
-if [ -s "$TEST_TMP/before" ] && cmp -s "$TEST_TMP/before" "$TEST_TMP/after"
-then
-	ok "three ^C under a terminal: the terminal is as it was"
-else
-	not_ok "three ^C under a terminal: the terminal is as it was" \
-		"before: $(cat "$TEST_TMP/before" 2>/dev/null)" \
-		"after:  $(cat "$TEST_TMP/after" 2>/dev/null)"
-fi
+# Three ^C under a real terminal, which must come back as it was: see
+# t-terminal.sh.

@@ -179,6 +179,8 @@ static void find_structures(struct vdev *d)
  * command register, which our host takes and ignores), find the virtio
  * structures.
  */
+static struct vdev *probed;
+
 struct vdev *vp_probe(unsigned int slot)
 {
 	struct vdev *d = calloc(1, sizeof(*d));
@@ -186,6 +188,8 @@ struct vdev *vp_probe(unsigned int slot)
 
 	if (!d)
 		guest_fail("vp_probe: out of memory");
+	d->next_probed = probed;
+	probed = d;
 	d->slot = slot;
 	d->device_id = pci_read16(slot, PCI_DEVICE_ID);
 	if (vendor != VIRTIO_PCI_VENDOR || d->device_id < 0x1040 ||
@@ -469,6 +473,7 @@ struct vring *vp_setup_vq(struct vdev *d, u16 index, u16 size)
 	write_addr(d, VIRTIO_PCI_COMMON_Q_USEDLO, vq->used_gpa);
 	vq->notify = notify_address(d, index);
 	writew(1, d->common + VIRTIO_PCI_COMMON_Q_ENABLE);
+	vq->replaced = d->vq[index];
 	d->vq[index] = vq;
 	return vq;
 }

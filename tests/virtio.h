@@ -133,6 +133,8 @@ struct vring {
 	} inflight[256];
 
 	unsigned int kicks, kicks_skipped;
+	/* The queue this one replaced, after a reset: kept, as devices are. */
+	struct vring *replaced;
 };
 
 /* A virtio PCI device, as the driver found it. */
@@ -153,6 +155,13 @@ struct vdev {
 	u8 isr_seen;			/* ISR at the last interrupt */
 	unsigned int interrupts;	/* how many we took */
 	unsigned int queue_interrupts;	/* ... with VIRTIO_ISR_QUEUE set */
+
+	/*
+	 * Every device probed, newest first.  The guest never frees one (a
+	 * scenario may use it to its end); held here, none is a leak to
+	 * LeakSanitizer ("make check SANITIZE=1").
+	 */
+	struct vdev *next_probed;
 };
 
 /*

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <linux/virtio_blk.h>
 #include <linux/virtio_pci.h>
@@ -410,3 +411,218 @@ static void block_bad_indirect(void)
 	block_bad(VIRTIO_BLK_T_OUT, 0, 1, true);
 }
 SCENARIO(block_bad_indirect);
+
+/*
+ * block_resets: a stream of requests broken by resets and a reboot.  The
+ * test gives the steps in LGSTUB_BLOCK_STEPS, words separated by spaces:
+ *
+ *	W:S:N		write N sectors at S, wait till it is used, read it
+ *			back
+ *	F		flush, and wait
+ *	IK:S:N,...	in flight: a write of N sectors at S for each (a read,
+ *			for rS:N), one kick, and a reset as soon as the device
+ *			has used K of them (K may be 0), while it works on
+ *			the rest; then the device set up again, and each
+ *			written sector read back
+ *	BK:S:N,...	in flight the same way, then a reboot; the next boot
+ *			reads them back
+ *	P:S:N		a write of N sectors at S that goes past the end: the
+ *			launcher is to stop on it, so it comes last
+ *
+ * A write of sector S always writes sector S of LGSTUB_BLOCK_NEW, a file
+ * the disk's size, so the test knows what each sector of the disk may
+ * hold afterwards: one written by a W step, the new bytes; one written
+ * only in flight, the old (LGSTUB_BLOCK_IMAGE) or the new, whole, and
+ * what we read back ("# in flight: sector S: old" or "new"); any other,
+ * the old.
+ */
+static struct {
+	const u8 *new;
+	size_t new_size;
+} rs;
+
+static const u8 *new_at(u64 sector, u64 n)
+{
+	if ((sector + n) * SECTOR > rs.new_size)
+		guest_fail("block: sectors %llu+%llu are outside %s",
+			   (unsigned long long)sector, (unsigned long long)n,
+			   "LGSTUB_BLOCK_NEW");
+	return rs.new + sector * SECTOR;
+}
+
+/* DRIVER_OK again after a reset: the features, the queue, as at probe. */
+static void block_start(void)
+{
+	vp_init(blk.d, BIT_ULL(VIRTIO_BLK_F_SEG_MAX) |
+			       BIT_ULL(VIRTIO_BLK_F_FLUSH));
+	blk.rq = vp_setup_vq(blk.d, 0, 0);
+	vp_driver_ok(blk.d);
+}
+
+/* The next "S:N" (or "rS:N") of a list; false at its end. */
+static bool next_item(const char **list, bool *read, u64 *sector, u32 *n)
+{
+	unsigned long long s;
+	int used;
+
+	*read = **list == 'r';
+	if (sscanf(*list + *read, "%llu:%u%n", &s, n, &used) != 2)
+		return false;
+	*sector = s;
+	*list += *read + used;
+	if (**list == ',')
+		(*list)++;
+	return true;
+}
+
+/*
+ * Every item of the list on the ring, one kick; then wait for the device
+ * to use the first 'used' of them, looking at the ring without sleeping,
+ * so as to reset it while it is at work on the next.
+ */
+static void send_in_flight(const char *list, unsigned int used)
+{
+	struct timespec start, now;
+
+	u64 sector;
+	bool read;
+	u32 n;
+
+	while (next_item(&list, &read, &sector, &n)) {
+		struct vbuf h = block_header(read ? VIRTIO_BLK_T_IN :
+						    VIRTIO_BLK_T_OUT,
+					     sector);
+		struct vbuf data = vbuf_alloc(n * SECTOR), st = vbuf_alloc(1);
+		struct vbuf out[2] = { h, data }, in[2] = { data, st };
+
+		guest_note("in flight: %s of %u sectors at %llu",
+			   read ? "read" : "write", n,
+			   (unsigned long long)sector);
+		if (read) {
+			vq_add(blk.rq, &h, 1, in, 2);
+		} else {
+			memcpy(data.p, new_at(sector, n), data.len);
+			vq_add(blk.rq, out, 2, &st, 1);
+		}
+	}
+	vq_kick(blk.rq);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while ((u16)(blk.rq->used->idx - blk.rq->last_used) < used) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - start.tv_sec > VIRTIO_TIMEOUT_MS / 1000)
+			guest_fail("block: %u requests in flight not used", used);
+	}
+}
+
+/* What each sector written in flight holds now: the old or the new. */
+static void read_back(const char *list)
+{
+	u64 sector, i;
+	bool read;
+	u32 n, len;
+
+	while (next_item(&list, &read, &sector, &n)) {
+		struct vbuf data = vbuf_alloc(n * SECTOR);
+
+		if (read)
+			continue;
+		check_eq(block_simple(VIRTIO_BLK_T_IN, sector, data, &len),
+			 VIRTIO_BLK_S_OK, "in flight: read back: status OK");
+		for (i = 0; i < n; i++) {
+			const u8 *got = data.p + i * SECTOR;
+			bool old = !memcmp(got, image_at(sector + i, 1), SECTOR);
+			bool new = !memcmp(got, new_at(sector + i, 1), SECTOR);
+
+			check(old || new,
+			      "in flight: sector %llu is the old or the new, "
+			      "whole",
+			      (unsigned long long)(sector + i));
+			guest_note("in flight: sector %llu: %s",
+				   (unsigned long long)(sector + i),
+				   new ? "new" : old ? "old" : "neither");
+		}
+	}
+}
+
+/* A W step: written, used, and read back. */
+static void write_new(u64 sector, u32 n)
+{
+	struct vbuf data = vbuf_alloc(n * SECTOR);
+	u32 len;
+
+	memcpy(data.p, new_at(sector, n), data.len);
+	check_eq(block_simple(VIRTIO_BLK_T_OUT, sector, data, &len),
+		 VIRTIO_BLK_S_OK, "write: status OK");
+	check_read(sector, n, new_at(sector, n), "... read back: status OK");
+}
+
+/* The P step: bytes no sector of the disk holds, for the launcher to refuse. */
+static void past_end(u64 sector, u32 n)
+{
+	struct vbuf data = vbuf_alloc(n * SECTOR);
+	u32 len;
+	u8 st;
+
+	memset(data.p, 0x5a, data.len);
+	st = block_simple(VIRTIO_BLK_T_OUT, sector, data, &len);
+	check(false, "the device served a write past the end (status %u) "
+	      "instead of stopping", st);
+}
+
+static void block_resets(void)
+{
+	const char *steps = getenv("LGSTUB_BLOCK_STEPS");
+	unsigned int boot = guest_boot()->boot, b = 1;
+	unsigned long long s;
+	char word[512], *arg;
+	unsigned int k;
+	size_t size;
+	int used;
+	u32 n;
+
+	if (!steps)
+		guest_fail("block: the test did not set LGSTUB_BLOCK_STEPS");
+	blk.image = read_file("LGSTUB_BLOCK_IMAGE", &blk.image_size);
+	rs.new = read_file("LGSTUB_BLOCK_NEW", &size);
+	rs.new_size = size;
+	block_probe();
+	guest_note("boot %u", boot);
+	for (; sscanf(steps, " %511s%n", word, &used) == 1; steps += used) {
+		k = strtoul(word + 1, &arg, 10);
+		arg += *arg == ':';
+		/* An earlier boot's steps are done; the last one is ours. */
+		if (b < boot) {
+			if (word[0] == 'B' && ++b == boot)
+				read_back(arg);
+			continue;
+		}
+		guest_note("step %s", word);
+		switch (word[0]) {
+		case 'W':
+		case 'P':
+			if (sscanf(arg, "%llu:%u", &s, &n) != 2)
+				guest_fail("block: bad step %s", word);
+			if (word[0] == 'W') {
+				write_new(s, n);
+				break;
+			}
+			past_end(s, n);
+			return;
+		case 'F':
+			block_flush();
+			break;
+		case 'I':
+			send_in_flight(arg, k);
+			vp_reset(blk.d);
+			block_start();
+			read_back(arg);
+			break;
+		case 'B':
+			send_in_flight(arg, k);
+			guest_reboot();
+		default:
+			guest_fail("block: bad step %s", word);
+		}
+	}
+}
+SCENARIO(block_resets);

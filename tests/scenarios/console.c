@@ -206,6 +206,7 @@ static void receive_expected(void)
 	while (have < n)
 		have = rx_take(got, have, n);
 	check(memcmp(got, want, n) == 0, "received the %zu bytes sent", n);
+	free(got);
 	/* Each buffer raised the line; if we never had to wait, it is up. */
 	if (!con.d->queue_interrupts)
 		vp_wait_irq(con.d, VIRTIO_TIMEOUT_MS);

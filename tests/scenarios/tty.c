@@ -3,7 +3,13 @@
  * tty: while the guest runs, the launcher's standard input is a raw
  * terminal: no echo, no line editing, and ^C goes to the guest as a byte
  * instead of raising SIGINT.  (The test runs us under a pseudo-terminal
- * and checks that the settings come back afterwards.)
+ * and checks that the settings come back afterwards, whichever way the
+ * launcher ends.)
+ *
+ * tty_wait: the same, then the launcher's pid noted ("# launcher pid N":
+ * the guest runs in its main task) and a wait for ever, for the test to
+ * stop the launcher with a signal.  tty_reboot: the same, then a reboot,
+ * once.
  */
 #include <termios.h>
 #include <unistd.h>
@@ -22,3 +28,20 @@ static void tty(void)
 	check(!(t.c_lflag & ISIG), "^C is the guest's, not a signal");
 }
 SCENARIO(tty);
+
+static void tty_wait(void)
+{
+	tty();
+	guest_note("launcher pid %d", (int)getpid());
+	for (;;)
+		irq_wait(31, 1000);
+}
+SCENARIO(tty_wait);
+
+static void tty_reboot(void)
+{
+	tty();
+	if (guest_boot()->boot == 1)
+		guest_reboot();
+}
+SCENARIO(tty_reboot);
