@@ -2105,7 +2105,11 @@ static void net_features_set(struct dev *d)
 			    d->name);
 }
 
-static void setup_net(const struct dev_arg *a)
+/*
+ * The network device over fd: a tap device, or (for the fuzzer) anything
+ * that reads and writes frames like one.  mac may be NULL.
+ */
+static struct dev *net_device(int fd, const u8 *mac)
 {
 	static const unsigned int offloads[] = {
 		VIRTIO_NET_F_CSUM,	 VIRTIO_NET_F_GUEST_CSUM,
@@ -2116,22 +2120,30 @@ static void setup_net(const struct dev_arg *a)
 	/* mac, status, max_virtqueue_pairs and mtu, as lguest always had. */
 	struct dev *d = new_device("net", VIRTIO_ID_NET, 0x02, 0x00,
 				   offsetof(struct virtio_net_config, speed));
-	char tap[IFNAMSIZ];
 	unsigned int i;
 
-	d->fd = open_tap(tap);
-	configure_tap(tap, a);
+	d->fd = fd;
 	d->features_set = net_features_set;
 	add_vq(d, "receiveq", net_rx);
 	add_vq(d, "transmitq", net_tx);
 	for (i = 0; i < sizeof(offloads) / sizeof(offloads[0]); i++)
 		d->features |= 1ULL << offloads[i];
 	d->features |= 1ULL << VIRTIO_RING_F_INDIRECT_DESC;
-	if (a->has_mac) {
+	if (mac) {
 		d->features |= 1ULL << VIRTIO_NET_F_MAC;
-		memcpy(d->config + offsetof(struct virtio_net_config, mac),
-		       a->mac, 6);
+		memcpy(d->config + offsetof(struct virtio_net_config, mac), mac,
+		       6);
 	}
+	return d;
+}
+
+static void setup_net(const struct dev_arg *a)
+{
+	char tap[IFNAMSIZ];
+	int fd = open_tap(tap);
+
+	configure_tap(tap, a);
+	net_device(fd, a->has_mac ? a->mac : NULL);
 	verbose("net: %s, %s %s", tap, a->bridge ? "in bridge" : "address",
 		a->bridge ? a->ifname : inet_ntoa(a->ip));
 }
