@@ -245,6 +245,7 @@ static bool in_task(void)
 #ifdef LGUEST_FUZZ
 #include <setjmp.h>
 static jmp_buf *fuzz_stop;
+static bool fuzz_driver_error; /* the last stop was bad_driver()'s */
 #endif
 
 /*
@@ -381,6 +382,8 @@ static u32 width_mask(unsigned int width)
 #define mb() __atomic_thread_fence(__ATOMIC_SEQ_CST)
 #define rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+/* The compiler alone: what was read before it is not read again after. */
+#define barrier() __asm__ __volatile__("" ::: "memory")
 
 /*
  * A field the guest may change under us: read it exactly once, so that
@@ -1267,6 +1270,9 @@ bad_driver(const struct dev *d, const struct vq *vq, const char *sec,
 	else
 		say("%s 00:%02x.0: bad driver: %s (virtio 1.0 §%s)%s", d->name,
 		    d->slot, what, sec, at);
+#ifdef LGUEST_FUZZ
+	fuzz_driver_error = true;
+#endif
 	stop();
 }
 
@@ -1297,7 +1303,7 @@ static bool vq_has_work(struct vq *vq)
 /* Take a buffer the driver made available, if there is one. */
 static bool vq_pop(struct vq *vq, struct chain *c)
 {
-	const struct vring_desc *table = vq->desc;
+	const u8 *table = (const u8 *)vq->desc;
 	unsigned int max = vq->num, seen = 0, i;
 	u16 avail_idx = READ_ONCE(vq->avail->idx);
 	bool indirect = false;
@@ -1322,11 +1328,23 @@ static bool vq_pop(struct vq *vq, struct chain *c)
 	c->iov = vq->iov;
 
 	for (i = c->head;;) {
-		const volatile struct vring_desc *src = &table[i];
-		u64 addr = src->addr;
-		u32 len = src->len;
-		u16 flags = src->flags, next = src->next;
+		struct vring_desc d;
+		u64 addr;
+		u32 len;
+		u16 flags, next;
 		struct iovec *iov;
+
+		/*
+		 * One copy of the descriptor, read once: the driver may be
+		 * rewriting it as we look.  An indirect table may sit at any
+		 * address (2.4.5.3 asks no alignment), hence bytes.
+		 */
+		memcpy(&d, table + i * sizeof(d), sizeof(d));
+		barrier();
+		addr = d.addr;
+		len = d.len;
+		flags = d.flags;
+		next = d.next;
 
 		if (++seen > max)
 			bad_driver(vq->dev, vq, "2.4.5.2",

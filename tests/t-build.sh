@@ -13,9 +13,10 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES CC CFLAGS CPPFLAGS LDFLAGS \
 	SANITIZE COVFLAGS
 
 src=$TEST_TMP/src
-mkdir -p "$src/tests"
+mkdir -p "$src/tests/fuzz"
 cp Makefile lguest.c lguest.8 "$src/"
 cp tests/tests.mk "$src/tests/"
+cp tests/fuzz/fuzz.mk "$src/tests/fuzz/"
 
 # build WHAT WANT-FILE-TYPE MAKE-ARGUMENTS...
 build()
