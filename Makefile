@@ -8,6 +8,10 @@
 #   make install                install lguest and lguest.8 (PREFIX, DESTDIR)
 #   make coverage               the test suite over a gcov build of lguest.c
 #   make check SANITIZE=1       the suite with ASan and UBSan built in
+#   make fuzz                   fuzz the device model (tests/fuzz/README):
+#                               FUZZ_SECONDS=N (60), FUZZ_JOBS=N (2)
+#   make bench                  lguest against QEMU, side by side, into
+#                               bench/results.md (bench/run --help)
 #
 # CC, CFLAGS, CPPFLAGS and LDFLAGS are yours to set; the warnings stay on.
 
@@ -43,6 +47,8 @@ lguest: lguest.c build/flags
 	$(CC) $(CPPFLAGS) $(LGUEST_CFLAGS) -o $@ lguest.c $(LDFLAGS) $(SANFLAGS)
 
 include tests/tests.mk
+include tests/fuzz/fuzz.mk
+include bench/bench.mk
 
 check: lguest $(TEST_DEPS)
 	tests/run
@@ -59,6 +65,9 @@ coverage:
 run: lguest
 	scripts/run
 
+bench: lguest $(BENCH_DEPS)
+	bench/run
+
 install: lguest
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8
 	install -m 755 lguest $(DESTDIR)$(BINDIR)/lguest
@@ -69,4 +78,4 @@ clean:
 
 FORCE:
 
-.PHONY: all check coverage run install clean FORCE
+.PHONY: all check coverage run bench install clean FORCE
