@@ -3988,6 +3988,32 @@ static void __attribute__((noreturn)) power_off(void)
 }
 
 /*
+ * PM1a's event block: two 16-bit registers, status (no event ever
+ * happens, so it reads 0) and enable (what was written reads back),
+ * reachable a byte at a time or both at once.
+ */
+static void pm1_event(unsigned int off, unsigned int width, bool write,
+		      u32 *val)
+{
+	u32 in = *val, out = 0;
+	unsigned int i, b;
+
+	for (i = 0; i < width && off + i < 4; i++) {
+		b = off + i;
+		if (b < 2)
+			continue;
+		b = (b - 2) * 8;
+		if (write)
+			pm1_enable = (pm1_enable & ~(0xFF << b)) |
+				     (in >> i * 8 & 0xFF) << b;
+		else
+			out |= (u32)(pm1_enable >> b & 0xFF) << i * 8;
+	}
+	if (!write)
+		*val = out;
+}
+
+/*
  * The ports of the PC around the PCI bus: the UART, ACPI's power
  * management blocks, and the keyboard controller's reset line.
  */
@@ -4001,11 +4027,7 @@ static bool pc_ports(u16 port, unsigned int width, bool write, u32 *val)
 		return true;
 	}
 	if (port >= PM1A_EVT && port < PM1A_EVT + 4) {
-		/* No event ever happens; which are enabled reads back. */
-		if (port == PM1A_EVT + 2 && write)
-			pm1_enable = *val;
-		else if (!write)
-			*val = port == PM1A_EVT + 2 ? pm1_enable : 0;
+		pm1_event(port - PM1A_EVT, width, write, val);
 		return true;
 	}
 	if (port >= PM1A_CNT && port < PM1A_CNT + 2) {

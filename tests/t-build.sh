@@ -13,10 +13,11 @@ unset MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES CC CFLAGS CPPFLAGS LDFLAGS \
 	SANITIZE COVFLAGS
 
 src=$TEST_TMP/src
-mkdir -p "$src/tests/fuzz"
+mkdir -p "$src/tests/fuzz" "$src/bench"
 cp Makefile lguest.c lguest.8 "$src/"
 cp tests/tests.mk "$src/tests/"
 cp tests/fuzz/fuzz.mk "$src/tests/fuzz/"
+cp bench/bench.mk "$src/bench/"
 
 # build WHAT WANT-FILE-TYPE MAKE-ARGUMENTS...
 build()

@@ -173,8 +173,9 @@ guest_says()
 what="tests/kvm programs: the same whatever CC and CFLAGS; i386, multiboot"
 what64="tests/kvm64 programs: the same whatever CC and CFLAGS; x86-64"
 src=$TEST_TMP/src
-mkdir -p "$src/tests"
+mkdir -p "$src/tests/fuzz" "$src/bench"
 cp Makefile "$src/" && cp -r tests/tests.mk tests/kvm tests/kvm64 "$src/tests/"
+cp tests/fuzz/fuzz.mk "$src/tests/fuzz/" && cp bench/bench.mk "$src/bench/"
 why=() why64=()
 for cc in gcc "gcc -m32" clang; do
 	command -v "${cc%% *}" >/dev/null || continue
@@ -238,6 +239,7 @@ if kvm_case acpi "$what"; then
 		"acpi: MADT: 1 local APIC, 1 IO-APIC" \
 		"ok - acpi: every table's checksum" \
 		"acpi: ports: PM1a_CNT 0x1, PM1a_EVT 0x0, i8042 status 0x1, port 0x2e8 0xff/0xffff/0xffffffff" \
+		"acpi: PM1a_EN: 0xab21, high byte 0xab, with PM1a_STS 0xab210000" \
 		"acpi: powering off: SLP_TYP 5, SLP_EN to port 0x604"
 	kvm_no_fail
 	verdict "$what"

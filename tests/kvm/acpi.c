@@ -171,6 +171,13 @@ void main(void)
 	       inw(pm1a_cnt), inl(pm1a_evt), inb(0x64), inb(0x2E8), inw(0x2E8),
 	       inl(0x2E8));
 
+	/* PM1a_EN, a byte at a time or with PM1a_STS as one dword. */
+	outw(pm1a_evt + 2, 0x0121);
+	outb(pm1a_evt + 3, 0xAB);
+	printf("acpi: PM1a_EN: %#x, high byte %#x, with PM1a_STS %#x\n",
+	       inw(pm1a_evt + 2), inb(pm1a_evt + 3), inl(pm1a_evt));
+	outw(pm1a_evt + 2, 0);
+
 	printf("acpi: powering off: SLP_TYP %u, SLP_EN to port %#x\n", slp_typ,
 	       pm1a_cnt);
 	outw(pm1a_cnt, slp_typ << 10 | ACPI_SLP_EN);
