@@ -48,9 +48,10 @@
  *     lguest) above 4 GiB; tap offloads other than those negotiated;
  *   - a reset that leaves anything behind: each input starts by
  *     resetting every device, which must then be the device as set up;
- *   - a stop whose message is not a driver error (a fatal() reached from
- *     guest input, say) -- when libFuzzer runs with -close_fd_mask=2, which
- *     lets us catch the launcher's stderr in a memfd of our own.
+ *   - a stop that is not a driver error (a fatal() reached from guest
+ *     input, say): bad_driver() sets fuzz_driver_error, and every stop
+ *     must have it set; with libFuzzer's -close_fd_mask=2 we also catch
+ *     the launcher's stderr in a memfd of our own and check the message.
  *
  * The harness #includes lguest.c itself, to reach its static functions:
  * under -DLGUEST_FUZZ its main() is lguest_main() and stop() returns to
