@@ -2257,6 +2257,20 @@ static void write_seeds(const char *dir)
 		s_save(dir, name);
 	}
 
+	/* A next one past the end of its table: the main one, an indirect. */
+	for (mode = 0; mode < 2; mode++) {
+		e8(0);
+		s_init(1, V1 | IND);
+		s_queue(1, 1, 3, 0);
+		s_driver_ok(1);
+		e8(OP_CHAIN), e8(1), e8(1), e8(1), e8(mode);
+		e8(4), e16(12), e16(VRING_DESC_F_NEXT), e16(mode ? 2 : 8);
+		e8(4), e16(60), e16(0), e16(0);
+		s_serve(1, 1, 1);
+		snprintf(name, sizeof(name), "bad-next-%u", mode);
+		s_save(dir, name);
+	}
+
 	e8(0);
 	s_init(1, V1 | IND);
 	s_queue(1, 0, 3, 0);
