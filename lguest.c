@@ -1976,11 +1976,18 @@ static void net_rx(struct vq *vq)
 
 	vq_wait(vq, &c);
 	vq_only_in(vq, &c, "5.1.6");
-	/* About to wait for a frame: first tell the guest of the last ones. */
-	if (vq->pending && sys_poll1(vq->dev->fd, 0) == 0)
-		vq_interrupt(vq);
-	while ((n = sys_readv(vq->dev->fd, c.iov, c.in)) == -EINTR)
-		;
+	/*
+	 * The tap device does not block (O_NONBLOCK): while frames wait, each
+	 * costs one read and no interrupt.  When none does, we first tell the
+	 * guest of the last ones, then sleep till the next comes.
+	 */
+	while ((n = sys_readv(vq->dev->fd, c.iov, c.in)) == -EAGAIN ||
+	       n == -EINTR) {
+		if (n == -EAGAIN) {
+			vq_interrupt(vq);
+			sys_poll1(vq->dev->fd, -1);
+		}
+	}
 	if (n < 0) {
 		verbose("net: reading the tap device: %s", raw_strerror(n));
 		n = 0;
@@ -2013,7 +2020,11 @@ static int open_tap(char name[IFNAMSIZ])
 {
 	int hdr = sizeof(struct virtio_net_hdr_v1);
 	struct ifreq ifr;
-	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	/*
+	 * Non-blocking for net_rx(); writes never wait either way, as the
+	 * tap device's send buffer is unlimited (TUNSETSNDBUF unset).
+	 */
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
 
 	if (fd < 0)
 		fatal_errno("cannot open /dev/net/tun");
