@@ -185,7 +185,7 @@
 /* Guest memory: low RAM, the device pages, high RAM (at 4 GiB). */
 #define FZ_RAM_LO (4 * MIB)
 #define FZ_RAM_HI (1 * MIB)
-#define FZ_HI_OFF (FZ_RAM_LO + DEVICE_BYTES) /* where high RAM is mapped */
+#define FZ_HI_OFF (FZ_RAM_LO + HUGE_PAGE) /* where high RAM is mapped */
 #define FZ_MAP (FZ_HI_OFF + FZ_RAM_HI)
 
 /* Where the standard queue layout and the buffers go, in low RAM. */
@@ -1922,8 +1922,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	ram_hi = FZ_RAM_HI;
 	opt.mem = ram_lo + ram_hi;
 	map_guest_memory();
-	/* Only a translation gone wrong reaches the device pages. */
-	if (mprotect(gbase + ram_lo, DEVICE_BYTES, PROT_NONE))
+	/* Only a translation gone wrong reaches the device pages (and pad). */
+	if (mprotect(gbase + ram_lo, FZ_HI_OFF - ram_lo, PROT_NONE))
 		die("mprotect");
 	shadow = mmap(NULL, FZ_MAP, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
