@@ -4488,6 +4488,53 @@ static void kvm_cpuid(void)
 	free(c);
 }
 
+/*
+ * A write to 0xCF8 only chooses the configuration register that the next
+ * access to 0xCFC reaches.  Linux on an AMD CPU of the GART's families
+ * (the nested host's is one) looks for an AGP bridge on every slot of
+ * all 256 buses, twice, at boot: 16384 such writes, each followed by a
+ * read of 0xCFC.  KVM can keep the writes in a ring ("coalesced PIO")
+ * rather than come back to us for each; we replay them, in order, before
+ * we handle the next exit, the first moment anything could see the
+ * address.  The read still comes to us.  Where KVM cannot, every write
+ * comes to us as before.
+ */
+static struct kvm_coalesced_mmio_ring *cf8_ring;
+static u32 cf8_ring_max;
+
+static void kvm_coalesce_cf8(long run_size)
+{
+	struct kvm_coalesced_mmio_zone z = { .addr = PCI_CONFIG_ADDR,
+					     .size = 4,
+					     .pio = 1 };
+	long off = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_MMIO);
+
+	if (off <= 0 || (off + 1) * (long)PAGE > run_size ||
+	    ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_COALESCED_PIO) <= 0 ||
+	    ioctl(vm_fd, KVM_REGISTER_COALESCED_MMIO, &z))
+		return;
+	cf8_ring = (void *)((u8 *)kvm_run + off * PAGE);
+	cf8_ring_max = (PAGE - sizeof(*cf8_ring)) /
+		       sizeof(cf8_ring->coalesced_mmio[0]);
+}
+
+static void kvm_replay_cf8(void)
+{
+	struct kvm_coalesced_mmio_ring *r = cf8_ring;
+
+	if (!r)
+		return;
+	while (r->first != __atomic_load_n(&r->last, __ATOMIC_ACQUIRE)) {
+		struct kvm_coalesced_mmio *m = &r->coalesced_mmio[r->first];
+		u32 val = 0;
+
+		memcpy(&val, m->data, m->len < 4 ? m->len : 4);
+		port_io(m->phys_addr, m->len, true, &val);
+		__atomic_store_n(&r->first, (r->first + 1) % cf8_ring_max,
+				 __ATOMIC_RELEASE);
+	}
+}
+
 static void kvm_memory(unsigned int slot, u64 gpa, u64 len, void *at)
 {
 	struct kvm_userspace_memory_region r = {
@@ -4531,6 +4578,7 @@ static void kvm_initialize(void)
 		       0);
 	if (kvm_run == MAP_FAILED)
 		fatal_errno("KVM: cannot map the vCPU's shared page");
+	kvm_coalesce_cf8(size);
 	kvm_cpuid();
 	kvm_boot_params();
 	kvm_boot_cpu();
@@ -4626,9 +4674,13 @@ static void kvm_mmio(void)
 static void __attribute__((noreturn)) kvm_run_guest(void)
 {
 	for (;;) {
-		if (ioctl(vcpu_fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
+		int ret = ioctl(vcpu_fd, KVM_RUN, 0), err = errno;
+
+		kvm_replay_cf8();
+		if (ret < 0) {
+			if (err == EINTR || err == EAGAIN)
 				continue;
+			errno = err;
 			fatal_errno("KVM: running the guest");
 		}
 		switch (kvm_run->exit_reason) {
