@@ -4571,12 +4571,18 @@ static void kvm_initialize(void)
 	/* VMX needs these pages of guest-physical space; others ignore it. */
 	ioctl(vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_GPA);
 	ioctl(vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap);
-	kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, NULL,
-		  "cannot create the interrupt controllers");
-	kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit, "cannot create the timer");
+	/*
+	 * Memory before the interrupt controllers: here a memory slot added
+	 * after KVM_CREATE_IRQCHIP costs a wait of some 6 ms in the host
+	 * kernel (from 16 MiB to 1 GiB alike), most of our start-up; before
+	 * it, 0.1 ms.
+	 */
 	kvm_memory(0, 0, ram_lo, gbase);
 	if (ram_hi)
 		kvm_memory(1, HIGH_RAM, ram_hi, gbase + HIGH_RAM_OFF);
+	kvm_ioctl(vm_fd, KVM_CREATE_IRQCHIP, NULL,
+		  "cannot create the interrupt controllers");
+	kvm_ioctl(vm_fd, KVM_CREATE_PIT2, &pit, "cannot create the timer");
 
 	vcpu_fd = ioctl(vm_fd, KVM_CREATE_VCPU, 0);
 	if (vcpu_fd < 0)
