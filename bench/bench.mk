@@ -44,7 +44,8 @@ BENCH_GUEST_SRCS := bench/guest/start.S tests/kvm/lib.c bench/guest/boot.c \
 	bench/guest/clock.c bench/guest/bench.c bench/guest/net.c
 
 build/bench/guest.elf: $(BENCH_GUEST_SRCS) bench/guest/bench.h \
-		tests/kvm/lib.h bench/guest/bench.ld bench/bench.mk
+		tests/kvm/lib.h tests/kvm/vectors.S bench/guest/bench.ld \
+		bench/bench.mk
 	@mkdir -p $(@D)
 	$(BENCH_GUEST_CC) $(BENCH_GUEST_CFLAGS) $(BENCH_GUEST_LDFLAGS) -o $@ \
 		$(BENCH_GUEST_SRCS)

@@ -71,8 +71,8 @@ KVM_GUEST_CFLAGS = -m32 -march=i686 $(KVM_GUEST_COMMON)
 KVM_GUEST_LDFLAGS = -nostdlib -static -no-pie -Wl,-T,tests/kvm/kvm.ld \
 	-Wl,--build-id=none -Wl,-z,noexecstack
 KVM_LIB := tests/kvm/start.S tests/kvm/lib.c
-build/kvm/%.elf: tests/kvm/%.c $(KVM_LIB) tests/kvm/lib.h tests/kvm/kvm.ld \
-		tests/tests.mk
+build/kvm/%.elf: tests/kvm/%.c $(KVM_LIB) tests/kvm/vectors.S tests/kvm/lib.h \
+		tests/kvm/kvm.ld tests/tests.mk
 	@mkdir -p $(@D)
 	$(KVM_GUEST_CC) $(KVM_GUEST_CFLAGS) $(KVM_GUEST_LDFLAGS) -o $@ \
 		$(KVM_LIB) $<

@@ -132,32 +132,10 @@ u32 arg_u32(const char *key, u32 def)
  * ACPI.  The RSDP: where the loader said, else on a 16-byte boundary in
  * the EBDA's first KiB or in 0xE0000-0xFFFFF, with its checksum.
  */
-struct acpi_header {
-	char sig[4];
-	u32 len;
-	u8 rev;
-	u8 sum;
-	char oem[6];
-	char oem_table[8];
-	u32 oem_rev;
-	u32 creator;
-	u32 creator_rev;
-} __attribute__((packed));
-
-static u8 sum(const void *p, u32 len)
-{
-	const u8 *b = p;
-	u8 s = 0;
-
-	while (len--)
-		s += *b++;
-	return s;
-}
-
 static bool is_rsdp(u32 p)
 {
 	return p && !memcmp((const void *)p, "RSD PTR ", 8) &&
-	       !sum((const void *)p, 20);
+	       !acpi_sum((const void *)p, 20);
 }
 
 static u32 find_rsdp(void)

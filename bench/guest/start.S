@@ -19,7 +19,7 @@
  * load our own GDT (lguest's selectors), take our own stack and call
  * lib.c's kernel_main(), which calls main().
  *
- * The interrupt stubs are tests/kvm/start.S's: every vector pushes an
+ * The interrupt stubs are tests/kvm/vectors.S: every vector pushes an
  * error code (the CPU's or 0) and its number, lib.c's interrupt() takes
  * the frame, and we return without iret, which KVM's instruction emulator
  * (all that runs this code on a kvm_pvm host) implements in real mode only.
@@ -85,62 +85,7 @@ _start:
 	hlt
 	jmp	2b
 
-.macro vector n
-	.balign	8
-vector_\n:
-	.if !(\n == 8 || (\n >= 10 && \n <= 14) || \n == 17 || \n == 21)
-	pushl	$0
-	.endif
-	pushl	$\n
-	jmp	interrupt_common
-.endm
-
-interrupt_common:
-	pushal
-	pushl	%esp
-	call	interrupt
-	addl	$4, %esp
-	popal
-	addl	$8, %esp
-	/* (eip, cs, eflags) becomes (eflags, eip, -): popf, then ret $4. */
-	pushl	%eax
-	movl	12(%esp), %eax
-	xchgl	%eax, 4(%esp)
-	movl	%eax, 8(%esp)
-	popl	%eax
-	popfl
-	ret	$4
-
-.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
-	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, \
-	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
-	vector	\n
-.endr
-
-	.section .rodata
-	.globl	vectors
-	.balign	4
-vectors:
-.irp n, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, \
-	16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, \
-	32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47
-	.long	vector_\n
-.endr
-
-/* null, null, flat code (0x10) and data (0x18), as lguest has them */
-	.balign	8
-gdt:
-	.quad	0
-	.quad	0
-	.quad	0x00cf9a000000ffff
-	.quad	0x00cf92000000ffff
-gdt_end:
-
-	.balign	4
-	.word	0
-gdt_desc:
-	.word	gdt_end - gdt - 1
-	.long	gdt
+#include "../../tests/kvm/vectors.S"
 
 /* Saved before the bss is cleared, so in .data. */
 	.data

@@ -16,28 +16,6 @@
  */
 #include "lib.h"
 
-struct acpi_header {
-	char sig[4];
-	u32 len;
-	u8 rev;
-	u8 sum;
-	char oem[6];
-	char oem_table[8];
-	u32 oem_rev;
-	u32 creator;
-	u32 creator_rev;
-} __attribute__((packed));
-
-static u8 sum(const void *p, u32 len)
-{
-	const u8 *b = p;
-	u8 s = 0;
-
-	while (len--)
-		s += *b++;
-	return s;
-}
-
 /* A table the RSDT names: its header must be whole and sum to 0. */
 static const struct acpi_header *table(u32 addr, const char *why)
 {
@@ -45,9 +23,9 @@ static const struct acpi_header *table(u32 addr, const char *why)
 
 	if (!addr || h->len < sizeof(*h) || h->len > 0x10000)
 		fail("acpi: %s at %#x: bad table", why, addr);
-	if (sum(h, h->len))
+	if (acpi_sum(h, h->len))
 		fail("acpi: %.4s at %#x: checksum is off by %u", h->sig, addr,
-		     sum(h, h->len));
+		     acpi_sum(h, h->len));
 	return h;
 }
 
@@ -57,7 +35,7 @@ static const u8 *find_rsdp(void)
 
 	for (p = 0xE0000; p < 0x100000; p += 16)
 		if (!memcmp((const void *)p, "RSD PTR ", 8) &&
-		    !sum((const void *)p, 20))
+		    !acpi_sum((const void *)p, 20))
 			return (const u8 *)p;
 	fail("acpi: no RSDP in 0xe0000-0xfffff");
 }
@@ -95,7 +73,7 @@ void main(void)
 	u8 slp_typ;
 
 	printf("acpi: RSDP at %p, revision %u\n", rsdp, rsdp[15]);
-	if (rsdp[15] >= 2 && sum(rsdp, get32(rsdp + 20)))
+	if (rsdp[15] >= 2 && acpi_sum(rsdp, get32(rsdp + 20)))
 		fail("acpi: the RSDP's extended checksum is off");
 	rsdt = table(get32(rsdp + 16), "RSDT");
 	if (memcmp(rsdt->sig, "RSDT", 4))

@@ -930,3 +930,13 @@ void kernel_main(void)
 	main();
 	poweroff();
 }
+
+u8 acpi_sum(const void *p, u32 len)
+{
+	const u8 *b = p;
+	u8 s = 0;
+
+	while (len--)
+		s += *b++;
+	return s;
+}

@@ -415,4 +415,18 @@ u8 blk_request(struct virtq *vq, u32 type, u32 sector, void *buf, u32 len);
  */
 unsigned int boot_count_bump(void);
 
+/* ACPI: a table's common header, and the byte sum that must come to 0. */
+struct acpi_header {
+	char sig[4];
+	u32 len;
+	u8 rev;
+	u8 sum;
+	char oem[6];
+	char oem_table[8];
+	u32 oem_rev;
+	u32 creator;
+	u32 creator_rev;
+} __attribute__((packed));
+u8 acpi_sum(const void *p, u32 len);
+
 #endif
