@@ -29,12 +29,6 @@
 #define EBDA 0x9FC00
 #define MIB 0x100000
 
-struct e820_entry {
-	u64 addr;
-	u64 size;
-	u32 type;
-} __attribute__((packed));
-
 /* boot_params, where %esi said it was (it must say 0). */
 static const u8 *bp;
 

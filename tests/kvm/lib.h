@@ -415,6 +415,13 @@ u8 blk_request(struct virtq *vq, u32 type, u32 sector, void *buf, u32 len);
  */
 unsigned int boot_count_bump(void);
 
+/* An entry of boot_params' e820 map. */
+struct e820_entry {
+	u64 addr;
+	u64 size;
+	u32 type;
+} __attribute__((packed));
+
 /* ACPI: a table's common header, and the byte sum that must come to 0. */
 struct acpi_header {
 	char sig[4];

@@ -103,12 +103,6 @@ static u64 *table(u64 entry)
 #define BP_CMD_LINE_PTR 0x228
 #define BP_E820_TABLE 0x2D0
 
-struct e820_entry {
-	u64 addr;
-	u64 size;
-	u32 type;
-} __attribute__((packed));
-
 /*
  * boot_params, at guest-physical (and virtual) 0.  main() takes its
  * address from %rsi through an empty asm: gcc must not learn that the
